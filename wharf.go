@@ -1,0 +1,119 @@
+// Package wharf holds Wharf's domain: the types every other package speaks
+// (apps, keys, builds, releases, processes), the rules for names, and the
+// coded errors that the API turns into HTTP statuses and the CLI into one
+// line. It imports nothing of Wharf's own.
+package wharf
+
+import (
+	"regexp"
+	"time"
+)
+
+// AppNameRule is the rule app names follow, quoted in errors.
+const AppNameRule = `^[a-z][a-z0-9-]{0,29}$`
+
+var appNameRE = regexp.MustCompile(AppNameRule)
+
+// ValidateAppName returns an EINVALID error naming the rule when name is not
+// a valid app name.
+func ValidateAppName(name string) error {
+	if !appNameRE.MatchString(name) {
+		return Errorf(EINVALID, "invalid app name %q: names must match %s (a lowercase letter, then up to 29 lowercase letters, digits or dashes)", name, AppNameRule)
+	}
+	return nil
+}
+
+// KeyNameRule is the rule SSH key names follow.
+const KeyNameRule = `^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`
+
+var keyNameRE = regexp.MustCompile(KeyNameRule)
+
+// ValidateKeyName returns an EINVALID error when name is not a valid key name.
+func ValidateKeyName(name string) error {
+	if !keyNameRE.MatchString(name) {
+		return Errorf(EINVALID, "invalid key name %q: names must match %s", name, KeyNameRule)
+	}
+	return nil
+}
+
+// App is a deployable application, named by the user.
+type App struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Key is an SSH public key allowed to push.
+type Key struct {
+	ID          int64     `json:"id"`
+	Name        string    `json:"name"`
+	Owner       string    `json:"owner"`
+	Fingerprint string    `json:"fingerprint"` // SHA256:... as ssh.FingerprintSHA256 prints it
+	PublicKey   string    `json:"public_key"`  // authorized_keys format, one line
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Build statuses.
+const (
+	BuildRunning   = "running"
+	BuildSucceeded = "succeeded"
+	BuildFailed    = "failed"
+)
+
+// Build is one attempt to turn a pushed commit into an image.
+type Build struct {
+	ID         int64     `json:"id"`
+	App        string    `json:"app"`
+	Commit     string    `json:"commit"`
+	Status     string    `json:"status"`
+	Image      string    `json:"image,omitempty"`
+	Output     string    `json:"output,omitempty"`
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+}
+
+// Release statuses.
+const (
+	ReleasePending  = "pending"
+	ReleaseDeployed = "deployed"
+	ReleaseFailed   = "failed"
+)
+
+// Release is an immutable pairing of an image and its config: version N of
+// an app. The app's current release is its newest deployed one.
+type Release struct {
+	ID          int64             `json:"id"`
+	App         string            `json:"app"`
+	Version     int               `json:"version"`
+	Image       string            `json:"image"`
+	Commit      string            `json:"commit,omitempty"`
+	Config      map[string]string `json:"config,omitempty"`
+	Status      string            `json:"status"`
+	CreatedBy   string            `json:"created_by"`
+	Description string            `json:"description"`
+	CreatedAt   time.Time         `json:"created_at"`
+}
+
+// Process is one running container of an app: type.instance of a release.
+type Process struct {
+	App           string    `json:"app"`
+	Release       int       `json:"release"`
+	Type          string    `json:"type"`
+	Instance      int       `json:"instance"`
+	ContainerID   string    `json:"container_id"`
+	ContainerName string    `json:"container_name"`
+	Addr          string    `json:"addr"` // host:port the router dials, e.g. 127.0.0.1:49153
+	State         string    `json:"state"`
+	StartedAt     time.Time `json:"started_at"`
+}
+
+// Labels Wharf puts on every container and image it makes, so a restarted
+// daemon can find and adopt them.
+const (
+	LabelManaged  = "wharf.managed"
+	LabelApp      = "wharf.app"
+	LabelRelease  = "wharf.release"
+	LabelProcess  = "wharf.process"
+	LabelInstance = "wharf.instance"
+	LabelCommit   = "wharf.commit"
+)

@@ -1,0 +1,26 @@
+# Wharf: `make run` starts the daemon, `make test` runs every test.
+GO ?= go
+# Debian keeps the Postgres server binaries off PATH.
+export PATH := $(PATH):$(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
+
+.PHONY: build run test deps vet bench-router clean
+
+build:
+	$(GO) build -o bin/wharfd ./cmd/wharfd
+	$(GO) build -o bin/wharf ./cmd/wharf
+
+deps:
+	@bash scripts/install-deps.sh
+
+run: build
+	./bin/wharfd serve $(ARGS)
+
+vet:
+	$(GO) vet ./...
+
+test: build
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 45m ./...
+
+clean:
+	rm -rf bin

@@ -88,9 +88,9 @@ func (f objectDirFS) Readlink(name string) (string, error) {
 }
 
 func (f objectDirFS) Create(name string) (billy.File, error) { return nil, f.readOnly("create", name) }
-func (f objectDirFS) Remove(name string) error                { return f.readOnly("remove", name) }
-func (f objectDirFS) Rename(from, _ string) error             { return f.readOnly("rename", from) }
-func (f objectDirFS) Symlink(_, link string) error            { return f.readOnly("symlink", link) }
+func (f objectDirFS) Remove(name string) error               { return f.readOnly("remove", name) }
+func (f objectDirFS) Rename(from, _ string) error            { return f.readOnly("rename", from) }
+func (f objectDirFS) Symlink(_, link string) error           { return f.readOnly("symlink", link) }
 func (f objectDirFS) MkdirAll(name string, _ os.FileMode) error {
 	return f.readOnly("mkdir", name)
 }

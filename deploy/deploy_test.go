@@ -1,0 +1,269 @@
+package deploy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+	"github.com/wharfhq/wharf"
+)
+
+func TestDeployServesAndConfinesTheContainer(t *testing.T) {
+	e := newEnv(t, Options{Memory: 64 << 20, PidsLimit: 100})
+	app := e.appName(t, "serve")
+	img := e.build(t, "wharf/"+app+":v1", webApp)
+
+	out := e.deploy(t, Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "hello v1"}})
+
+	for _, want := range []string{"Starting web.1 of v1", "Waiting for web.1 to answer on port 5000", "Healthy after", "Routing to v1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	p := e.store.only(t, app)
+	mustGet(t, p.Addr, "hello v1")
+	if !strings.HasPrefix(p.Addr, "127.0.0.1:") || p.State != "running" || p.Release != 1 || p.Type != "web" || p.Instance != 1 {
+		t.Errorf("recorded process = %+v", p)
+	}
+	if e.routes.syncs != 1 {
+		t.Errorf("routes synced %d times, want 1", e.routes.syncs)
+	}
+
+	c, err := e.cli.ContainerInspect(context.Background(), p.ContainerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkContainer(t, c, app, 5000)
+	if c.HostConfig.Memory != 64<<20 || c.HostConfig.PidsLimit == nil || *c.HostConfig.PidsLimit != 100 {
+		t.Errorf("memory = %d, pids limit = %v; want 64 MiB and 100", c.HostConfig.Memory, c.HostConfig.PidsLimit)
+	}
+	if !slices.Contains(c.Config.Env, "BODY=hello v1") {
+		t.Errorf("env %v lacks the config var", c.Config.Env)
+	}
+}
+
+// checkContainer asserts the name, labels, port binding and confinement of
+// an app's web.1 container of v1.
+func checkContainer(t *testing.T, c container.InspectResponse, app string, port int) {
+	t.Helper()
+	if want := "/wharf-" + app + "-web-1-v1"; c.Name != want {
+		t.Errorf("name = %q, want %q", c.Name, want)
+	}
+	wantLabels := map[string]string{wharf.LabelManaged: "true", wharf.LabelApp: app, wharf.LabelRelease: "1", wharf.LabelProcess: "web", wharf.LabelInstance: "1"}
+	for k, v := range wantLabels {
+		if c.Config.Labels[k] != v {
+			t.Errorf("label %s = %q, want %q", k, c.Config.Labels[k], v)
+		}
+	}
+	h := c.HostConfig
+	if h.Init == nil || !*h.Init {
+		t.Error("container runs without an init")
+	}
+	if !slices.Contains(h.SecurityOpt, "no-new-privileges:true") {
+		t.Errorf("security options %v lack no-new-privileges", h.SecurityOpt)
+	}
+	if !slices.Equal(h.CapDrop, []string{"ALL"}) || slices.Contains(h.CapAdd, "SYS_ADMIN") || len(h.CapAdd) == 0 {
+		t.Errorf("cap drop %v, cap add %v", h.CapDrop, h.CapAdd)
+	}
+	if h.Privileged || len(h.Binds) > 0 || len(c.Mounts) > 0 {
+		t.Errorf("privileged %v, binds %v, mounts %v", h.Privileged, h.Binds, c.Mounts)
+	}
+	if h.RestartPolicy.Name != container.RestartPolicyUnlessStopped {
+		t.Errorf("restart policy = %q", h.RestartPolicy.Name)
+	}
+	if h.LogConfig.Type != "json-file" || h.LogConfig.Config["max-size"] != "10m" || h.LogConfig.Config["max-file"] != "3" {
+		t.Errorf("log config = %+v", h.LogConfig)
+	}
+	bindings := h.PortBindings[nat.Port(itoa(port)+"/tcp")]
+	if len(h.PortBindings) != 1 || len(bindings) != 1 || bindings[0].HostIP != "127.0.0.1" {
+		t.Errorf("port bindings = %+v, want %d/tcp on 127.0.0.1 only", h.PortBindings, port)
+	}
+	if !slices.Contains(c.Config.Env, "PORT="+itoa(port)) {
+		t.Errorf("env %v lacks PORT=%d", c.Config.Env, port)
+	}
+}
+
+func TestDeployListensOnTheExposedPort(t *testing.T) {
+	e := newEnv(t, Options{})
+	app := e.appName(t, "expose")
+	img := e.build(t, "wharf/"+app+":v1", webApp+"EXPOSE 8080\n")
+
+	out := e.deploy(t, Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "on 8080", "PORT": "9999"}})
+
+	if !strings.Contains(out, "answer on port 8080") {
+		t.Errorf("output:\n%s", out)
+	}
+	p := e.store.only(t, app)
+	mustGet(t, p.Addr, "on 8080")
+	c, err := e.cli.ContainerInspect(context.Background(), p.ContainerID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkContainer(t, c, app, 8080)
+}
+
+func TestRedeployHasNoDowntime(t *testing.T) {
+	e := newEnv(t, Options{})
+	app := e.appName(t, "swap")
+	img := e.build(t, "wharf/"+app+":v1", webApp)
+	e.deploy(t, Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "v1"}})
+	old := e.store.only(t, app)
+
+	var ok, failed atomic.Int64
+	var sawV2 atomic.Bool
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ps, _ := e.store.ListProcesses(context.Background(), app)
+			if len(ps) != 1 {
+				failed.Add(1)
+				firstErr.CompareAndSwap(nil, fmt.Errorf("store holds %d processes", len(ps)))
+				continue
+			}
+			body, err := get(ps[0].Addr)
+			if err != nil {
+				failed.Add(1)
+				firstErr.CompareAndSwap(nil, err)
+				continue
+			}
+			ok.Add(1)
+			if strings.TrimSpace(body) == "v2" {
+				sawV2.Store(true)
+			}
+		}
+	}()
+	out := e.deploy(t, Spec{App: app, Release: 2, Image: img, Env: map[string]string{"BODY": "v2"}})
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+
+	if n := failed.Load(); n > 0 {
+		t.Errorf("%d of %d requests failed during the redeploy; first: %v", n, n+ok.Load(), firstErr.Load())
+	}
+	if !sawV2.Load() || ok.Load() < 10 {
+		t.Errorf("%d requests succeeded, saw v2: %v", ok.Load(), sawV2.Load())
+	}
+	if !strings.Contains(out, "Stopping web.1 of v1") {
+		t.Errorf("output:\n%s", out)
+	}
+	if _, err := e.cli.ContainerInspect(context.Background(), old.ContainerID); !client.IsErrNotFound(err) {
+		t.Errorf("old container still there (err %v)", err)
+	}
+	if ids := e.containers(t, app); len(ids) != 1 {
+		t.Errorf("app has %d containers after the redeploy, want 1", len(ids))
+	}
+}
+
+// deployV1 deploys a working v1 and returns its process.
+func deployV1(t *testing.T, e *env, app string) wharf.Process {
+	t.Helper()
+	img := e.build(t, "wharf/"+app+":v1", webApp)
+	e.deploy(t, Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "v1"}})
+	return e.store.only(t, app)
+}
+
+// failDeploy deploys s expecting an EINVALID error, and checks that v1 is
+// untouched: still recorded, still answering, the only container.
+func failDeploy(t *testing.T, e *env, s Spec, v1 wharf.Process) (error, time.Duration) {
+	t.Helper()
+	var out bytes.Buffer
+	begin := time.Now()
+	err := e.d.Deploy(context.Background(), s, &out)
+	took := time.Since(begin)
+	if err == nil {
+		t.Fatalf("deploy of v%d succeeded:\n%s", s.Release, out.String())
+	}
+	var we *wharf.Error
+	if !errors.As(err, &we) || we.Code != wharf.EINVALID {
+		t.Fatalf("error = %#v, want an EINVALID *wharf.Error", err)
+	}
+	if p := e.store.only(t, s.App); p != v1 {
+		t.Errorf("store changed to %+v", p)
+	}
+	mustGet(t, v1.Addr, "v1")
+	if ids := e.containers(t, s.App); !slices.Equal(ids, []string{v1.ContainerID}) {
+		t.Errorf("containers after the failed deploy = %v, want only v1's %s", ids, v1.ContainerID)
+	}
+	return err, took
+}
+
+func TestDeployOfAnAppThatNeverListensFails(t *testing.T) {
+	e := newEnv(t, Options{HealthTimeout: 2 * time.Second})
+	app := e.appName(t, "mute")
+	v1 := deployV1(t, e, app)
+	img := e.build(t, "wharf/"+app+":v2", "FROM wharf/"+app+":v1\nCMD echo booting v2 on $PORT; exec sleep 3600\n")
+
+	err, took := failDeploy(t, e, Spec{App: app, Release: 2, Image: img}, v1)
+
+	msg := err.Error()
+	if !strings.Contains(msg, "did not answer on port 5000 within 2s") || !strings.Contains(msg, "booting v2 on 5000") {
+		t.Errorf("error does not say why nor quote the output:\n%s", msg)
+	}
+	if took > 10*time.Second {
+		t.Errorf("deploy took %s with a 2s health timeout", took)
+	}
+}
+
+func TestDeployOfAnAppThatExitsFailsFast(t *testing.T) {
+	e := newEnv(t, Options{HealthTimeout: 30 * time.Second})
+	app := e.appName(t, "crash")
+	v1 := deployV1(t, e, app)
+	img := e.build(t, "wharf/"+app+":v2", "FROM wharf/"+app+":v1\nCMD echo fatal: DATABASE_URL is not set >&2; exit 3\n")
+
+	err, took := failDeploy(t, e, Spec{App: app, Release: 2, Image: img}, v1)
+
+	msg := err.Error()
+	if !strings.Contains(msg, "exited with code 3") || !strings.Contains(msg, "fatal: DATABASE_URL is not set") {
+		t.Errorf("error does not say why nor quote the output:\n%s", msg)
+	}
+	if took > 10*time.Second {
+		t.Errorf("deploy of a crashing app took %s; want it to fail fast", took)
+	}
+}
+
+func TestDeployOfAMissingImageFails(t *testing.T) {
+	e := newEnv(t, Options{})
+	app := e.appName(t, "noimg")
+	v1 := deployV1(t, e, app)
+
+	err, _ := failDeploy(t, e, Spec{App: app, Release: 2, Image: "wharf/" + app + ":nope"}, v1)
+	if !strings.Contains(err.Error(), "wharf/"+app+":nope") {
+		t.Errorf("error does not name the image: %v", err)
+	}
+}
+
+func TestDeployOfTheRunningReleaseAgainReplacesIt(t *testing.T) {
+	e := newEnv(t, Options{})
+	app := e.appName(t, "again")
+	v1 := deployV1(t, e, app)
+
+	e.deploy(t, Spec{App: app, Release: 1, Image: "wharf/" + app + ":v1", Env: map[string]string{"BODY": "v1 again"}})
+
+	p := e.store.only(t, app)
+	mustGet(t, p.Addr, "v1 again")
+	if p.ContainerID == v1.ContainerID || p.ContainerName != v1.ContainerName {
+		t.Errorf("new process %+v, old %+v", p, v1)
+	}
+	if ids := e.containers(t, app); !slices.Equal(ids, []string{p.ContainerID}) {
+		t.Errorf("containers = %v, want only %s", ids, p.ContainerID)
+	}
+}

@@ -96,3 +96,11 @@ func TestOpenBadURL(t *testing.T) {
 	wantCode(t, err, wharf.EINVALID)
 }
 
+func mustApp(t testing.TB, db *store.DB, name string) wharf.App {
+	t.Helper()
+	a, err := db.CreateApp(ctxT(t), name)
+	if err != nil {
+		t.Fatalf("CreateApp(%q): %v", name, err)
+	}
+	return a
+}

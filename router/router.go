@@ -1,0 +1,185 @@
+// Package router owns Wharf's HTTP front door: a reverse proxy that sends a
+// request for Host "<app>.<domain>" (or any custom host of an app) to one of
+// that app's running web containers. The routing table lives behind an
+// atomic pointer, so lookups never lock and Update swaps a whole new table
+// in; round-robin balancing, a single retry on dial errors, X-Forwarded-*
+// and X-Request-Id handling and the plain error pages are all here. The
+// daemon feeds it through Update, Sync or Watch.
+package router
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"sync/atomic"
+	"time"
+)
+
+// Route is one app's entry in the routing table.
+type Route struct {
+	App string
+	// Hosts the app answers to, e.g. "hello.localhost" or "www.example.com".
+	// "*.example.com" matches exactly one label under example.com; an exact
+	// host beats a wildcard.
+	Hosts []string
+	// Backends are the host:port addresses of the app's web containers,
+	// e.g. "127.0.0.1:49153". Empty means nothing is running: 503.
+	Backends []string
+}
+
+// Source gives the full, current set of routes.
+type Source interface {
+	Routes(ctx context.Context) ([]Route, error)
+}
+
+// SourceFunc adapts a function to Source.
+type SourceFunc func(ctx context.Context) ([]Route, error)
+
+// Routes calls f.
+func (f SourceFunc) Routes(ctx context.Context) ([]Route, error) { return f(ctx) }
+
+// AccessEntry describes one finished request, for Options.AccessLog.
+type AccessEntry struct {
+	App       string // "" when no app is served at Host
+	Host      string // the Host header as the client sent it
+	Method    string
+	Path      string // without the query, which may hold secrets
+	Status    int    // 101 for upgraded connections; 499 when the client went away first
+	Duration  time.Duration
+	Bytes     int64  // response body bytes written to the client
+	RequestID string // the X-Request-Id sent to the app
+	Backend   string // the backend that answered (or failed last); "" when none was tried
+}
+
+// Options configure a Router. The zero value is usable.
+type Options struct {
+	Logger *slog.Logger // default slog.Default()
+	// AccessLog, when set, is called after every request on the request's
+	// goroutine, so it should be quick.
+	AccessLog func(AccessEntry)
+	// TrustedProxies are the peers whose X-Forwarded-* and X-Real-Ip
+	// headers are passed on. Default: none, not even loopback.
+	TrustedProxies []netip.Prefix
+	// MaxBodyBytes caps request bodies; larger ones get 413. Default 100 MB.
+	MaxBodyBytes int64
+}
+
+// DefaultMaxBodyBytes is the request body cap when Options.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 100 << 20
+
+// Router is an http.Handler that proxies each request to its app's
+// backends. It is safe for concurrent use.
+type Router struct {
+	log       *slog.Logger
+	accessLog func(AccessEntry)
+	trusted   []netip.Prefix
+	maxBody   int64
+
+	table     atomic.Pointer[table]
+	transport *http.Transport
+	proxy     httputil.ReverseProxy
+}
+
+// New returns a Router with an empty table: every host is a 404 until
+// Update, Sync or Watch fill it.
+func New(o Options) *Router {
+	r := &Router{
+		log:       o.Logger,
+		accessLog: o.AccessLog,
+		trusted:   append([]netip.Prefix(nil), o.TrustedProxies...),
+		maxBody:   o.MaxBodyBytes,
+		transport: newTransport(),
+	}
+	if r.log == nil {
+		r.log = slog.Default()
+	}
+	if r.maxBody <= 0 {
+		r.maxBody = DefaultMaxBodyBytes
+	}
+	r.table.Store(buildTable(nil, r.log))
+	r.proxy = httputil.ReverseProxy{
+		Rewrite:      r.rewrite,
+		Transport:    retryTransport{base: r.transport, log: r.log},
+		BufferPool:   newBufferPool(),
+		ErrorHandler: r.proxyError,
+		ErrorLog:     slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+		// FlushInterval stays 0 on purpose: ReverseProxy already flushes
+		// every write of text/event-stream responses and of responses
+		// without a Content-Length (both are -1 internally). A global -1
+		// would add a timer, a goroutine and three allocations to every
+		// ordinary response too.
+		FlushInterval: 0,
+	}
+	return r
+}
+
+// ServeHTTP routes req by its Host header.
+func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	ex := &exchange{start: time.Now(), backend: -1}
+	ex.rw.ResponseWriter = w
+	ex.requestID = requestID(req.Header["X-Request-Id"])
+	if r.accessLog != nil {
+		defer r.logAccess(ex, req)
+	}
+	rt := r.table.Load().lookup(req.Host)
+	ex.route = rt
+	switch {
+	case rt == nil:
+		writePage(&ex.rw, http.StatusNotFound, notFoundPage(req.Host))
+	case len(rt.rr.addrs) == 0:
+		writePage(&ex.rw, http.StatusServiceUnavailable, rt.noBackendsPage)
+	case req.ContentLength > r.maxBody:
+		writeTooLarge(&ex.rw, r.maxBody)
+	default:
+		r.forward(ex, req)
+	}
+}
+
+// Update builds a table from routes and swaps it in atomically; requests
+// in flight finish on the table they started with.
+func (r *Router) Update(routes []Route) {
+	t := buildTable(routes, r.log)
+	r.table.Store(t)
+	r.log.Debug("router table updated", "routes", t.routes, "hosts", len(t.exact)+len(t.wild))
+}
+
+// Sync loads the routes from src and swaps them in. On error the old
+// table keeps serving.
+func (r *Router) Sync(ctx context.Context, src Source) error {
+	routes, err := src.Routes(ctx)
+	if err != nil {
+		return fmt.Errorf("router: loading routes: %w", err)
+	}
+	r.Update(routes)
+	return nil
+}
+
+// Len returns the number of routes (apps with at least one valid host) in
+// the current table.
+func (r *Router) Len() int { return r.table.Load().routes }
+
+// CloseIdleConnections closes the idle keep-alive connections to backends.
+// Call it when the router is retired so no transport goroutine outlives it.
+func (r *Router) CloseIdleConnections() { r.transport.CloseIdleConnections() }
+
+func (r *Router) logAccess(ex *exchange, req *http.Request) {
+	e := AccessEntry{
+		Host:      req.Host,
+		Method:    req.Method,
+		Path:      req.URL.Path,
+		Status:    ex.rw.statusOr200(),
+		Duration:  time.Since(ex.start),
+		Bytes:     ex.rw.bytes,
+		RequestID: ex.requestID,
+	}
+	if ex.route != nil {
+		e.App = ex.route.app
+		if ex.backend >= 0 {
+			e.Backend = ex.route.rr.addrs[ex.backend]
+		}
+	}
+	r.accessLog(e)
+}

@@ -1,0 +1,140 @@
+package router
+
+import (
+	"log/slog"
+	"strings"
+)
+
+// maxHostLen is the longest DNS name; longer Host headers match nothing.
+const maxHostLen = 253
+
+// table is an immutable routing table. Lookups are two map reads at most,
+// so their cost does not grow with the number of routes.
+type table struct {
+	exact  map[string]*route // "hello.localhost" → route
+	wild   map[string]*route // "example.com" for "*.example.com"
+	routes int
+}
+
+// route is one app in a table. Built once per Update, then read-only
+// except for the balancer's counter.
+type route struct {
+	app            string
+	rr             roundRobin
+	noBackendsPage string // the 503 body, made once
+}
+
+func buildTable(routes []Route, log *slog.Logger) *table {
+	t := &table{exact: make(map[string]*route), wild: make(map[string]*route)}
+	for _, r := range routes {
+		rt := newRoute(r)
+		added := false
+		for _, h := range r.Hosts {
+			if t.add(h, rt, log) {
+				added = true
+			}
+		}
+		if added {
+			t.routes++
+		}
+	}
+	return t
+}
+
+func newRoute(r Route) *route {
+	addrs := make([]string, 0, len(r.Backends))
+	for _, b := range r.Backends {
+		if b = strings.TrimSpace(b); b != "" {
+			addrs = append(addrs, b)
+		}
+	}
+	return &route{app: r.App, rr: roundRobin{addrs: addrs}, noBackendsPage: noBackendsPage(r.App)}
+}
+
+// add installs rt under host and reports whether it did. Invalid hosts and
+// hosts already taken by an earlier route are logged and skipped.
+func (t *table) add(host string, rt *route, log *slog.Logger) bool {
+	h := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(host), "."))
+	m := t.exact
+	if rest, ok := strings.CutPrefix(h, "*."); ok {
+		m, h = t.wild, rest
+	}
+	if h == "" || len(h) > maxHostLen || strings.ContainsAny(h, "*/: \t") {
+		log.Warn("router: ignoring invalid host", "app", rt.app, "host", host)
+		return false
+	}
+	if other, taken := m[h]; taken {
+		log.Warn("router: host already routed to another app", "app", rt.app, "host", host, "kept", other.app)
+		return false
+	}
+	m[h] = rt
+	return true
+}
+
+// lookup returns the route for a Host header (any case, optional :port,
+// optional trailing dot), or nil. It does not allocate: a mixed-case host
+// is lowered into a stack buffer.
+func (t *table) lookup(hostHeader string) *route {
+	host := strings.TrimSuffix(stripPort(hostHeader), ".")
+	if len(host) == 0 || len(host) > maxHostLen {
+		return nil
+	}
+	if !hasUpper(host) {
+		return find(t, host)
+	}
+	var buf [maxHostLen]byte
+	name := buf[:copy(buf[:], host)]
+	lowerASCII(name)
+	return find(t, name)
+}
+
+// find looks a lowercase host up: exact first, then the wildcard for its
+// parent domain.
+func find[S string | []byte](t *table, host S) *route {
+	if rt, ok := t.exact[string(host)]; ok {
+		return rt
+	}
+	if len(t.wild) == 0 {
+		return nil
+	}
+	for i := 0; i < len(host); i++ {
+		if host[i] == '.' {
+			if i == 0 {
+				return nil
+			}
+			return t.wild[string(host[i+1:])]
+		}
+	}
+	return nil
+}
+
+// normalizeHost lowercases h and drops a :port and a trailing dot.
+func normalizeHost(h string) string {
+	return strings.ToLower(strings.TrimSuffix(stripPort(h), "."))
+}
+
+// stripPort drops a trailing :port, leaving "[::1]" style literals whole.
+func stripPort(h string) string {
+	i := strings.LastIndexByte(h, ':')
+	if i < 0 || strings.LastIndexByte(h, ']') > i {
+		return h
+	}
+	return h[:i]
+}
+
+func hasUpper(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if 'A' <= s[i] && s[i] <= 'Z' {
+			return true
+		}
+	}
+	return false
+}
+
+func lowerASCII(b []byte) {
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -139,9 +140,9 @@ func (c *Cluster) createDatabase(ctx context.Context) error {
 
 // run runs a Postgres program as the cluster user, returning its output.
 func (c *Cluster) run(ctx context.Context, name string, args ...string) ([]byte, error) {
-	path, err := exec.LookPath(name)
+	path, err := postgresBinary(name)
 	if err != nil {
-		return nil, fmt.Errorf("postgres is not installed: %w", err)
+		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Dir = c.dir
@@ -154,6 +155,27 @@ func (c *Cluster) run(ctx context.Context, name string, args ...string) ([]byte,
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err = cmd.Run()
 	return out.Bytes(), err
+}
+
+// postgresBinary finds a Postgres server program on PATH or, as Debian
+// installs them, under /usr/lib/postgresql/<version>/bin (newest first).
+func postgresBinary(name string) (string, error) {
+	if path, err := exec.LookPath(name); err == nil {
+		return path, nil
+	}
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Sort(sort.Reverse(sort.StringSlice(dirs)))
+	for _, dir := range dirs {
+		if path := filepath.Join(dir, name); isExecutable(path) {
+			return path, nil
+		}
+	}
+	return "", fmt.Errorf("postgres is not installed: %s not found on PATH or in /usr/lib/postgresql/*/bin (apt-get install postgresql)", name)
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 // tail returns the last n lines of b.

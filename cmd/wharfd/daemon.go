@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/docker/docker/client"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/wharfhq/wharf/builder"
+	"github.com/wharfhq/wharf/deploy"
+	"github.com/wharfhq/wharf/gitreceiver"
+	"github.com/wharfhq/wharf/router"
+	"github.com/wharfhq/wharf/store"
+	"github.com/wharfhq/wharf/web"
+)
+
+// shutdownGrace bounds how long in-flight pushes and requests may take to
+// finish after SIGTERM.
+const shutdownGrace = 60 * time.Second
+
+// Daemon is a running wharfd: every part wired together. Tests start the
+// real binary; Open/Run/Close is what its main does.
+type Daemon struct {
+	cfg      Config
+	log      *slog.Logger
+	cluster  *store.Cluster
+	db       *store.DB
+	docker   *client.Client
+	router   *router.Router
+	deployer *deploy.Deployer
+	git      *gitreceiver.Server
+	platform *platform
+	ready    atomic.Bool
+}
+
+// Open prepares the data dir, the database, the Docker client and every
+// component, without listening yet.
+func Open(ctx context.Context, cfg Config, log *slog.Logger) (d *Daemon, err error) {
+	d = &Daemon{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data dir: %w", err)
+	}
+	if err := d.openDatabase(ctx); err != nil {
+		return nil, err
+	}
+	if err := ensureAdminToken(ctx, d.db, cfg.DataDir, log); err != nil {
+		return nil, err
+	}
+	if err := d.openDocker(ctx); err != nil {
+		return nil, err
+	}
+	return d, d.wire()
+}
+
+func (d *Daemon) openDatabase(ctx context.Context) error {
+	url := d.cfg.DatabaseURL
+	if url == "" {
+		c, err := store.StartCluster(ctx, filepath.Join(d.cfg.DataDir, "postgres"), d.log)
+		if err != nil {
+			return fmt.Errorf("starting the private Postgres cluster: %w", err)
+		}
+		d.cluster = c
+		url = c.URL()
+	}
+	db, err := store.Open(ctx, url)
+	if err != nil {
+		return fmt.Errorf("opening the database: %w", err)
+	}
+	d.db = db
+	return nil
+}
+
+func (d *Daemon) openDocker(ctx context.Context) error {
+	cli, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return fmt.Errorf("docker client: %w", err)
+	}
+	d.docker = cli
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := cli.Ping(pingCtx); err != nil {
+		return fmt.Errorf("the Docker Engine does not answer (is dockerd running?): %w", err)
+	}
+	return nil
+}
+
+func (d *Daemon) wire() error {
+	d.router = router.New(router.Options{Logger: d.log, AccessLog: accessLogger(d.log)})
+	d.platform = newPlatform(d.cfg, d.db, d.docker, d.router, d.log)
+	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log})
+	d.platform.deployer = d.deployer
+	d.platform.builder = builder.New(d.docker, d.log)
+	hookBinary, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the wharfd binary for git hooks: %w", err)
+	}
+	d.git, err = gitreceiver.New(gitreceiver.Config{
+		Addr:        d.cfg.SSHAddr,
+		HostKeyPath: filepath.Join(d.cfg.DataDir, "ssh_host_ed25519_key"),
+		ReposDir:    d.platform.reposDir,
+		SocketPath:  filepath.Join(d.cfg.DataDir, "hook.sock"),
+		HookBinary:  hookBinary,
+		Keys:        d.db,
+		Apps:        d.db,
+		Pushes:      d.platform,
+		Logger:      d.log,
+	})
+	if err != nil {
+		return fmt.Errorf("git receiver: %w", err)
+	}
+	return nil
+}
+
+// Run adopts running containers, starts every listener and blocks until ctx
+// ends, then shuts down gracefully: pushes in flight finish, app containers
+// keep running.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := d.platform.adopt(ctx); err != nil {
+		return fmt.Errorf("adopting running apps: %w", err)
+	}
+	if err := d.router.Sync(ctx, d.platform); err != nil {
+		return fmt.Errorf("loading routes: %w", err)
+	}
+	routerSrv := &http.Server{Handler: d.router, ReadHeaderTimeout: 30 * time.Second}
+	apiSrv := &http.Server{Handler: web.NewHandler(d.platform, d.log), ReadHeaderTimeout: 30 * time.Second}
+	routerLn, err := net.Listen("tcp", d.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("router listen: %w", err)
+	}
+	apiLn, err := net.Listen("tcp", d.cfg.APIAddr)
+	if err != nil {
+		routerLn.Close()
+		return fmt.Errorf("API listen: %w", err)
+	}
+	sshLn, err := net.Listen("tcp", d.cfg.SSHAddr)
+	if err != nil {
+		routerLn.Close()
+		apiLn.Close()
+		return fmt.Errorf("SSH listen: %w", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(routerSrv, routerLn) })
+	g.Go(func() error { return serveHTTP(apiSrv, apiLn) })
+	g.Go(func() error { return d.git.Serve(gctx, sshLn) })
+	g.Go(func() error { d.watchRoutes(gctx); return nil })
+	g.Go(func() error {
+		<-gctx.Done()
+		return d.shutdown(routerSrv, apiSrv)
+	})
+	d.ready.Store(true)
+	d.platform.ready.Store(true)
+	d.log.Info("wharfd is ready", "ssh", sshLn.Addr().String(), "http", routerLn.Addr().String(), "api", apiLn.Addr().String(), "domain", d.cfg.Domain, "data", d.cfg.DataDir)
+	err = g.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func (d *Daemon) shutdown(servers ...*http.Server) error {
+	d.platform.ready.Store(false)
+	d.log.Info("wharfd is shutting down: finishing pushes in flight; app containers keep running")
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	var errs []error
+	if err := d.git.Shutdown(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("git receiver shutdown: %w", err))
+	}
+	for _, s := range servers {
+		if err := s.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// watchRoutes keeps the router's table current from Postgres notifications,
+// with a periodic full resync so a lost notification heals itself.
+func (d *Daemon) watchRoutes(ctx context.Context) {
+	changes := make(chan struct{}, 1)
+	go func() {
+		err := d.db.Listen(ctx, store.RoutesChannel, func(string) {
+			select {
+			case changes <- struct{}{}:
+			default:
+			}
+		})
+		if err != nil && ctx.Err() == nil {
+			d.log.Error("route notifications stopped", "err", err)
+		}
+	}()
+	d.router.Watch(ctx, d.platform, changes, 5*time.Second)
+}
+
+// Close releases what Open acquired. The private Postgres cluster is stopped;
+// app containers are left running for the next start to adopt.
+func (d *Daemon) Close() {
+	if d.db != nil {
+		d.db.Close()
+	}
+	if d.cluster != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := d.cluster.Stop(ctx); err != nil {
+			d.log.Error("stopping the private Postgres cluster", "err", err)
+		}
+		cancel()
+	}
+	if d.docker != nil {
+		d.docker.Close()
+	}
+}

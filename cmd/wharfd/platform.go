@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/docker/docker/client"
+	"golang.org/x/crypto/ssh"
+
+	"github.com/wharfhq/wharf"
+	"github.com/wharfhq/wharf/builder"
+	"github.com/wharfhq/wharf/deploy"
+	"github.com/wharfhq/wharf/gitreceiver"
+	"github.com/wharfhq/wharf/router"
+	"github.com/wharfhq/wharf/store"
+	"github.com/wharfhq/wharf/web"
+)
+
+// platform is Wharf's application layer: what a push, an API call or a route
+// lookup means, in terms of the store, the builder, the deployer and the
+// router. It implements web.Service, gitreceiver.PushHandler, router.Source
+// and deploy.RouteSyncer.
+type platform struct {
+	cfg      Config
+	db       *store.DB
+	docker   client.APIClient
+	router   *router.Router
+	deployer *deploy.Deployer
+	builder  *builder.Builder
+	log      *slog.Logger
+	reposDir string
+	locks    appLocks
+	ready    atomic.Bool
+}
+
+var (
+	_ web.Service             = (*platform)(nil)
+	_ gitreceiver.PushHandler = (*platform)(nil)
+	_ router.Source           = (*platform)(nil)
+	_ deploy.RouteSyncer      = (*platform)(nil)
+)
+
+func newPlatform(cfg Config, db *store.DB, docker client.APIClient, r *router.Router, log *slog.Logger) *platform {
+	return &platform{cfg: cfg, db: db, docker: docker, router: r, log: log, reposDir: filepath.Join(cfg.DataDir, "repos")}
+}
+
+// appLocks serializes work on one app (pushes, destroys) while letting
+// different apps proceed at once.
+type appLocks struct {
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+func (l *appLocks) lock(app string) (unlock func()) {
+	l.mu.Lock()
+	if l.locks == nil {
+		l.locks = map[string]*sync.Mutex{}
+	}
+	m, ok := l.locks[app]
+	if !ok {
+		m = &sync.Mutex{}
+		l.locks[app] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+// appURL is where the router serves an app.
+func (p *platform) appURL(app string) string {
+	url := "http://" + app + "." + p.cfg.Domain
+	if _, port, err := net.SplitHostPort(p.cfg.HTTPAddr); err == nil && port != "80" {
+		url += ":" + port
+	}
+	return url
+}
+
+func (p *platform) gitRemote(app string) string {
+	host, port, err := net.SplitHostPort(p.cfg.SSHAddr)
+	if err != nil {
+		return ""
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return fmt.Sprintf("ssh://git@%s/%s.git", net.JoinHostPort(host, port), app)
+}
+
+// Routes is the router's view of the database: each app's default host and
+// the addresses of its running web processes.
+func (p *platform) Routes(ctx context.Context) ([]router.Route, error) {
+	apps, err := p.db.ListApps(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing apps: %w", err)
+	}
+	procs, err := p.db.AllProcesses(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing processes: %w", err)
+	}
+	backends := map[string][]string{}
+	for _, pr := range procs {
+		if pr.Type == "web" && pr.State == "running" && pr.Addr != "" {
+			backends[pr.App] = append(backends[pr.App], pr.Addr)
+		}
+	}
+	routes := make([]router.Route, 0, len(apps))
+	for _, a := range apps {
+		routes = append(routes, router.Route{App: a.Name, Hosts: []string{a.Name + "." + p.cfg.Domain}, Backends: backends[a.Name]})
+	}
+	return routes, nil
+}
+
+// SyncRoutes makes this node's router reload its table now, so a deploy can
+// stop old containers knowing no new request goes to them.
+func (p *platform) SyncRoutes(ctx context.Context) error {
+	return p.router.Sync(ctx, p)
+}
+
+// adopt hands the deployer every app's current release at start, so running
+// containers are kept and leftovers of an interrupted deploy removed.
+func (p *platform) adopt(ctx context.Context) error {
+	apps, err := p.db.ListApps(ctx)
+	if err != nil {
+		return fmt.Errorf("listing apps: %w", err)
+	}
+	current := map[string]deploy.Spec{}
+	for _, a := range apps {
+		rel, err := p.db.CurrentRelease(ctx, a.Name)
+		if wharf.ErrorCode(err) == wharf.ENOTFOUND {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("current release of %s: %w", a.Name, err)
+		}
+		current[a.Name] = specOf(rel)
+	}
+	return p.deployer.Adopt(ctx, current)
+}
+
+func specOf(rel wharf.Release) deploy.Spec {
+	return deploy.Spec{App: rel.App, Release: rel.Version, Image: rel.Image, Env: rel.Config}
+}
+
+// parsePublicKey accepts one authorized_keys line and returns it normalized
+// with its SHA256 fingerprint and comment.
+func parsePublicKey(line string) (normalized, fingerprint, comment string, err error) {
+	pk, comment, _, _, err := ssh.ParseAuthorizedKey([]byte(strings.TrimSpace(line)))
+	if err != nil {
+		return "", "", "", wharf.Errorf(wharf.EINVALID, "not an SSH public key (expected one line such as the content of ~/.ssh/id_ed25519.pub): %v", err)
+	}
+	normalized = strings.TrimSpace(string(ssh.MarshalAuthorizedKey(pk)))
+	return normalized, ssh.FingerprintSHA256(pk), comment, nil
+}

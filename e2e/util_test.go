@@ -1,0 +1,59 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+)
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func getAddr(addr string) (int, string, error) {
+	resp, err := http.Get("http://" + addr + "/")
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), err
+}
+
+// getDirect asks a container on its published loopback port, bypassing Wharf.
+func (d *daemon) getDirect(c container.Summary) (int, string, error) {
+	for _, p := range c.Ports {
+		if p.PublicPort != 0 {
+			return getAddr(p.IP + ":" + strconv.Itoa(int(p.PublicPort)))
+		}
+	}
+	return 0, "", os.ErrNotExist
+}
+
+func startedAt(t *testing.T, docker *client.Client, id string) string {
+	t.Helper()
+	info, err := docker.ContainerInspect(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.StartedAt
+}
+
+// removeAppContainers cleans up what a test's app left behind.
+func removeAppContainers(docker *client.Client, app string) {
+	ctx := context.Background()
+	cs, _ := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "wharf.app="+app))})
+	for _, c := range cs {
+		docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+	}
+}

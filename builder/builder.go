@@ -89,6 +89,7 @@ func (b *Builder) Build(ctx context.Context, req Request, out io.Writer) (Result
 func (b *Builder) dockerBuild(ctx context.Context, src *source, entries []entry, req Request, out io.Writer) (string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	src.dockerfileSuffix = labelInstruction(req.Labels)
 	pr, pw := io.Pipe()
 	tarDone := make(chan error, 1)
 	go func() {
@@ -110,7 +111,6 @@ var errBuildOver = errors.New("build over")
 func (b *Builder) runBuild(ctx context.Context, buildContext io.Reader, req Request, out io.Writer) (string, error) {
 	resp, err := b.docker.ImageBuild(ctx, buildContext, build.ImageBuildOptions{
 		Tags:        []string{req.Tag},
-		Labels:      req.Labels,
 		Dockerfile:  "Dockerfile",
 		Remove:      true,
 		ForceRemove: true,

@@ -24,6 +24,11 @@ type source struct {
 	tree   *object.Tree
 	store  storer.EncodedObjectStorer
 	stores []*filesystem.Storage
+	// dockerfileSuffix is appended to the root Dockerfile in the build
+	// context: the image labels as one LABEL instruction, because the legacy
+	// builder turns each build-option label into a step of its own (about a
+	// second each).
+	dockerfileSuffix string
 }
 
 // openSource opens commit's tree, looking for objects first in objectDirs,

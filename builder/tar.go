@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -157,7 +159,47 @@ func (s *source) writeEntry(tw *tar.Writer, e entry) error {
 	case filemode.Executable:
 		hdr.Mode = 0o755
 	}
+	if e.path == "Dockerfile" && s.dockerfileSuffix != "" {
+		return s.writeDockerfile(tw, hdr, e.hash)
+	}
 	return s.writeBlob(tw, hdr, e.hash)
+}
+
+// writeDockerfile writes the root Dockerfile with dockerfileSuffix appended.
+func (s *source) writeDockerfile(tw *tar.Writer, hdr *tar.Header, h plumbing.Hash) error {
+	body, err := s.blob(h)
+	if err != nil {
+		return err
+	}
+	if len(body) > 0 && body[len(body)-1] != '\n' {
+		body = append(body, '\n')
+	}
+	body = append(body, s.dockerfileSuffix...)
+	hdr.Size = int64(len(body))
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err = tw.Write(body)
+	return err
+}
+
+// labelInstruction renders labels as one Dockerfile LABEL line, sorted.
+func labelInstruction(labels map[string]string) string {
+	if len(labels) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("LABEL")
+	for _, k := range keys {
+		b.WriteString(" " + strconv.Quote(k) + "=" + strconv.Quote(labels[k]))
+	}
+	b.WriteString("\n")
+	return b.String()
 }
 
 func (s *source) writeBlob(tw *tar.Writer, hdr *tar.Header, h plumbing.Hash) error {

@@ -158,7 +158,6 @@ func (p *platform) release(ctx context.Context, rel wharf.Release, out io.Writer
 	return nil
 }
 
-
 func short(sha string) string {
 	if len(sha) > 7 {
 		return sha[:7]

@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/client"
 	"github.com/docker/go-connections/nat"
 	"github.com/wharfhq/wharf"
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 func TestDeployServesAndConfinesTheContainer(t *testing.T) {
@@ -112,65 +113,104 @@ func TestDeployListensOnTheExposedPort(t *testing.T) {
 	checkContainer(t, c, app, 8080)
 }
 
+// slowApp answers / after 300ms, so that requests are in flight when the
+// old container is stopped, unless the deploy drains it first.
+const slowApp = `FROM ` + testenv.BusyboxImage + `
+RUN mkdir -p /www/cgi-bin && printf '#!/bin/sh\nsleep 0.3\necho "Content-Type: text/plain"\necho\necho "$BODY"\n' > /www/cgi-bin/index.cgi && chmod +x /www/cgi-bin/index.cgi
+CMD exec httpd -f -p $PORT -h /www
+`
+
 func TestRedeployHasNoDowntime(t *testing.T) {
 	e := newEnv(t, Options{})
 	app := e.appName(t, "swap")
-	img := e.build(t, "wharf/"+app+":v1", webApp)
+	img := e.build(t, "wharf/"+app+":v1", slowApp)
 	e.deploy(t, Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "v1"}})
 	old := e.store.only(t, app)
 
-	var ok, failed atomic.Int64
-	var sawV2 atomic.Bool
-	var firstErr atomic.Value
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			select {
-			case <-stop:
-				return
-			default:
-			}
-			ps, _ := e.store.ListProcesses(context.Background(), app)
-			if len(ps) != 1 {
-				failed.Add(1)
-				firstErr.CompareAndSwap(nil, fmt.Errorf("store holds %d processes", len(ps)))
-				continue
-			}
-			body, err := get(ps[0].Addr)
-			if err != nil {
-				failed.Add(1)
-				firstErr.CompareAndSwap(nil, err)
-				continue
-			}
-			ok.Add(1)
-			if strings.TrimSpace(body) == "v2" {
-				sawV2.Store(true)
-			}
-		}
-	}()
-	out := e.deploy(t, Spec{App: app, Release: 2, Image: img, Env: map[string]string{"BODY": "v2"}})
-	time.Sleep(200 * time.Millisecond)
-	close(stop)
-	wg.Wait()
+	load := startLoad(e.store, app, 4)
+	out := time.Now().Format("15:04:05.000 ") + e.deploy(t, Spec{App: app, Release: 2, Image: img, Env: map[string]string{"BODY": "v2"}})
+	time.Sleep(500 * time.Millisecond)
+	ok, failed, sawV2, firstErr := load.stop()
 
-	if n := failed.Load(); n > 0 {
-		t.Errorf("%d of %d requests failed during the redeploy; first: %v", n, n+ok.Load(), firstErr.Load())
+	if failed > 0 {
+		t.Errorf("%d of %d requests failed during the redeploy; first: %v\ndeploy output:\n%s", failed, failed+ok, firstErr, out)
 	}
-	if !sawV2.Load() || ok.Load() < 10 {
-		t.Errorf("%d requests succeeded, saw v2: %v", ok.Load(), sawV2.Load())
+	if !sawV2 || ok < 10 {
+		t.Errorf("%d requests succeeded, saw v2: %v", ok, sawV2)
 	}
 	if !strings.Contains(out, "Stopping web.1 of v1") {
 		t.Errorf("output:\n%s", out)
 	}
-	if _, err := e.cli.ContainerInspect(context.Background(), old.ContainerID); !client.IsErrNotFound(err) {
+	if _, err := e.cli.ContainerInspect(context.Background(), old.ContainerID); !cerrdefs.IsNotFound(err) {
 		t.Errorf("old container still there (err %v)", err)
 	}
 	if ids := e.containers(t, app); len(ids) != 1 {
 		t.Errorf("app has %d containers after the redeploy, want 1", len(ids))
 	}
+}
+
+// load is n clients sending GET / in a loop to whatever address the store
+// holds for the app at each request.
+type load struct {
+	done       chan struct{}
+	wg         sync.WaitGroup
+	ok, failed atomic.Int64
+	sawV2      atomic.Bool
+	mu         sync.Mutex
+	firstErr   error
+}
+
+func startLoad(store *memStore, app string, n int) *load {
+	l := &load{done: make(chan struct{})}
+	for range n {
+		l.wg.Add(1)
+		go func() {
+			defer l.wg.Done()
+			for {
+				select {
+				case <-l.done:
+					return
+				default:
+				}
+				l.record(l.request(store, app))
+			}
+		}()
+	}
+	return l
+}
+
+func (l *load) request(store *memStore, app string) error {
+	ps, _ := store.ListProcesses(context.Background(), app)
+	if len(ps) != 1 {
+		return fmt.Errorf("store holds %d processes", len(ps))
+	}
+	body, err := get(ps[0].Addr)
+	if err != nil {
+		err = fmt.Errorf("%s at %s (v%d): %w", time.Now().Format("15:04:05.000"), ps[0].Addr, ps[0].Release, err)
+	}
+	if err == nil && strings.TrimSpace(body) == "v2" {
+		l.sawV2.Store(true)
+	}
+	return err
+}
+
+func (l *load) record(err error) {
+	if err == nil {
+		l.ok.Add(1)
+		return
+	}
+	l.failed.Add(1)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.firstErr == nil {
+		l.firstErr = err
+	}
+}
+
+func (l *load) stop() (ok, failed int64, sawV2 bool, firstErr error) {
+	close(l.done)
+	l.wg.Wait()
+	return l.ok.Load(), l.failed.Load(), l.sawV2.Load(), l.firstErr
 }
 
 // deployV1 deploys a working v1 and returns its process.
@@ -183,7 +223,7 @@ func deployV1(t *testing.T, e *env, app string) wharf.Process {
 
 // failDeploy deploys s expecting an EINVALID error, and checks that v1 is
 // untouched: still recorded, still answering, the only container.
-func failDeploy(t *testing.T, e *env, s Spec, v1 wharf.Process) (error, time.Duration) {
+func failDeploy(t *testing.T, e *env, s Spec, v1 wharf.Process) (time.Duration, error) {
 	t.Helper()
 	var out bytes.Buffer
 	begin := time.Now()
@@ -203,7 +243,7 @@ func failDeploy(t *testing.T, e *env, s Spec, v1 wharf.Process) (error, time.Dur
 	if ids := e.containers(t, s.App); !slices.Equal(ids, []string{v1.ContainerID}) {
 		t.Errorf("containers after the failed deploy = %v, want only v1's %s", ids, v1.ContainerID)
 	}
-	return err, took
+	return took, err
 }
 
 func TestDeployOfAnAppThatNeverListensFails(t *testing.T) {
@@ -212,7 +252,7 @@ func TestDeployOfAnAppThatNeverListensFails(t *testing.T) {
 	v1 := deployV1(t, e, app)
 	img := e.build(t, "wharf/"+app+":v2", "FROM wharf/"+app+":v1\nCMD echo booting v2 on $PORT; exec sleep 3600\n")
 
-	err, took := failDeploy(t, e, Spec{App: app, Release: 2, Image: img}, v1)
+	took, err := failDeploy(t, e, Spec{App: app, Release: 2, Image: img}, v1)
 
 	msg := err.Error()
 	if !strings.Contains(msg, "did not answer on port 5000 within 2s") || !strings.Contains(msg, "booting v2 on 5000") {
@@ -229,7 +269,7 @@ func TestDeployOfAnAppThatExitsFailsFast(t *testing.T) {
 	v1 := deployV1(t, e, app)
 	img := e.build(t, "wharf/"+app+":v2", "FROM wharf/"+app+":v1\nCMD echo fatal: DATABASE_URL is not set >&2; exit 3\n")
 
-	err, took := failDeploy(t, e, Spec{App: app, Release: 2, Image: img}, v1)
+	took, err := failDeploy(t, e, Spec{App: app, Release: 2, Image: img}, v1)
 
 	msg := err.Error()
 	if !strings.Contains(msg, "exited with code 3") || !strings.Contains(msg, "fatal: DATABASE_URL is not set") {
@@ -245,7 +285,7 @@ func TestDeployOfAMissingImageFails(t *testing.T) {
 	app := e.appName(t, "noimg")
 	v1 := deployV1(t, e, app)
 
-	err, _ := failDeploy(t, e, Spec{App: app, Release: 2, Image: "wharf/" + app + ":nope"}, v1)
+	_, err := failDeploy(t, e, Spec{App: app, Release: 2, Image: "wharf/" + app + ":nope"}, v1)
 	if !strings.Contains(err.Error(), "wharf/"+app+":nope") {
 		t.Errorf("error does not name the image: %v", err)
 	}

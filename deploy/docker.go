@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
@@ -166,7 +167,7 @@ func (e dockerEngine) List(ctx context.Context, app string) ([]instance, error) 
 	out := make([]instance, 0, len(list))
 	for _, c := range list {
 		in, err := e.Inspect(ctx, c.ID)
-		if client.IsErrNotFound(err) {
+		if cerrdefs.IsNotFound(err) {
 			continue // removed meanwhile
 		}
 		if err != nil {
@@ -189,12 +190,12 @@ func (e dockerEngine) Remove(ctx context.Context, id string, grace time.Duration
 	if grace > 0 {
 		secs := int((grace + time.Second - 1) / time.Second)
 		stopErr = e.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &secs})
-		if client.IsErrNotFound(stopErr) {
+		if cerrdefs.IsNotFound(stopErr) {
 			return nil
 		}
 	}
 	err := e.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true})
-	if err != nil && !client.IsErrNotFound(err) {
+	if err != nil && !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("removing container %s: %w", id, errors.Join(stopErr, err))
 	}
 	return nil
@@ -226,7 +227,7 @@ func (e dockerEngine) RemoveImages(ctx context.Context, app string) error {
 				continue
 			}
 			_, err := e.cli.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true})
-			if err != nil && !client.IsErrNotFound(err) {
+			if err != nil && !cerrdefs.IsNotFound(err) {
 				errs = append(errs, fmt.Errorf("removing image %s: %w", tag, err))
 			}
 		}

@@ -116,4 +116,8 @@ const (
 	LabelProcess  = "wharf.process"
 	LabelInstance = "wharf.instance"
 	LabelCommit   = "wharf.commit"
+	// LabelInstallation names the Wharf installation (one database) a
+	// container belongs to, so daemons sharing a Docker Engine never adopt
+	// or remove each other's containers.
+	LabelInstallation = "wharf.installation"
 )

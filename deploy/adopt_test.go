@@ -135,3 +135,21 @@ func TestAdoptRestoresTheRestartPolicy(t *testing.T) {
 		t.Errorf("recorded %+v, want container %s", p, id)
 	}
 }
+
+// Two installations on one Docker Engine: Adopt of one, knowing none of the
+// other's apps, leaves the other's containers running.
+func TestAdoptLeavesOtherInstallationsAlone(t *testing.T) {
+	other := newEnv(t, Options{Installation: "other-" + t.Name()})
+	app := other.appName(t, "other")
+	img := other.build(t, "wharf/"+app+":v1", webApp)
+	other.deploy(t, Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "v1"}})
+
+	mine := newEnv(t, Options{Installation: "mine-" + t.Name()})
+	if err := mine.d.Adopt(context.Background(), map[string]Spec{}); err != nil {
+		t.Fatal(err)
+	}
+	if ids := other.containers(t, app); len(ids) != 1 {
+		t.Fatalf("the other installation's app has %d containers after Adopt, want 1", len(ids))
+	}
+	mustGet(t, other.store.only(t, app).Addr, "v1")
+}

@@ -43,6 +43,10 @@ type Options struct {
 	StopGrace     time.Duration // default 10s from SIGTERM to SIGKILL
 	Memory        int64         // bytes; default 512 MiB
 	PidsLimit     int64         // default 512
+	// Installation labels every container this Deployer makes; Adopt,
+	// Processes and Destroy then see only those, so several installations
+	// (or test runs) can share one Docker Engine. "" sees every Wharf container.
+	Installation string
 }
 
 func (o *Options) setDefaults() {
@@ -78,7 +82,7 @@ type Deployer struct {
 // New returns a Deployer that runs containers on o.Docker.
 func New(o Options) *Deployer {
 	o.setDefaults()
-	return &Deployer{o: o, eng: dockerEngine{cli: o.Docker}, log: o.Logger}
+	return &Deployer{o: o, eng: dockerEngine{cli: o.Docker, installation: o.Installation}, log: o.Logger}
 }
 
 // Spec is what to run for one release of an app.

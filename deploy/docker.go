@@ -22,7 +22,8 @@ import (
 
 // dockerEngine runs workloads as containers on the local Docker Engine.
 type dockerEngine struct {
-	cli client.APIClient
+	cli          client.APIClient
+	installation string // LabelInstallation of the containers this engine makes and sees; "" = all
 }
 
 var _ engine = dockerEngine{}
@@ -51,6 +52,9 @@ func (e dockerEngine) ImagePort(ctx context.Context, ref string) (int, error) {
 
 func (e dockerEngine) Run(ctx context.Context, w workload) (string, <-chan int, error) {
 	cfg, host := containerConfig(w)
+	if e.installation != "" {
+		cfg.Labels[wharf.LabelInstallation] = e.installation
+	}
 	created, err := e.cli.ContainerCreate(ctx, cfg, host, nil, nil, w.name())
 	if err != nil {
 		return "", nil, fmt.Errorf("creating container %s: %w", w.name(), err)
@@ -159,6 +163,9 @@ func (e dockerEngine) List(ctx context.Context, app string) ([]instance, error) 
 	f := filters.NewArgs(filters.Arg("label", wharf.LabelManaged+"=true"))
 	if app != "" {
 		f.Add("label", wharf.LabelApp+"="+app)
+	}
+	if e.installation != "" {
+		f.Add("label", wharf.LabelInstallation+"="+e.installation)
 	}
 	list, err := e.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
 	if err != nil {

@@ -84,6 +84,9 @@ func newEnv(t *testing.T, o Options) *env {
 	testenv.Busybox(t)
 	e := &env{cli: testenv.Docker(t), store: &memStore{}, routes: &routeCounter{}}
 	o.Docker, o.Store, o.Routes = e.cli, e.store, e.routes
+	if o.Installation == "" {
+		o.Installation = "deploy-test-" + t.Name()
+	}
 	if o.StopGrace == 0 {
 		o.StopGrace = 3 * time.Second
 	}

@@ -63,7 +63,11 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (d *Daemon, err err
 	if err := d.openDocker(ctx); err != nil {
 		return nil, err
 	}
-	return d, d.wire()
+	installation, err := d.db.EnsureSetting(ctx, "installation_id", randomID())
+	if err != nil {
+		return nil, fmt.Errorf("reading the installation id: %w", err)
+	}
+	return d, d.wire(installation)
 }
 
 func (d *Daemon) openDatabase(ctx context.Context) error {
@@ -98,10 +102,12 @@ func (d *Daemon) openDocker(ctx context.Context) error {
 	return nil
 }
 
-func (d *Daemon) wire() error {
+// wire builds the components. installation labels this installation's
+// containers, so daemons sharing a Docker Engine never touch each other's.
+func (d *Daemon) wire(installation string) error {
 	d.router = router.New(router.Options{Logger: d.log, AccessLog: accessLogger(d.log)})
 	d.platform = newPlatform(d.cfg, d.db, d.docker, d.router, d.log)
-	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log})
+	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log, Installation: installation})
 	d.platform.deployer = d.deployer
 	d.platform.builder = builder.New(d.docker, d.log)
 	hookBinary, err := os.Executable()

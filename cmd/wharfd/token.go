@@ -65,6 +65,13 @@ func writeNewToken(path string) (string, error) {
 	return token, nil
 }
 
+// randomID returns 16 random bytes in hex.
+func randomID() string {
+	buf := make([]byte, 16)
+	_, _ = rand.Read(buf) // crypto/rand.Read never fails since Go 1.24
+	return hex.EncodeToString(buf)
+}
+
 func hashToken(token string) []byte {
 	h := sha256.Sum256([]byte(token))
 	return h[:]

@@ -72,7 +72,7 @@ func Busybox(t testing.TB) string {
 	busyboxOnce.Lock()
 	defer busyboxOnce.Unlock()
 	ctx := context.Background()
-	if _, _, err := cli.ImageInspectWithRaw(ctx, BusyboxImage); err == nil {
+	if _, err := cli.ImageInspect(ctx, BusyboxImage); err == nil {
 		return BusyboxImage
 	}
 	if err := ImportBusybox(ctx, cli, BusyboxImage); err != nil {

@@ -31,12 +31,13 @@ func TestPushToLive(t *testing.T) {
 	d := newDaemon(t)
 	d.start(t)
 	p := newPusher(t, d.sshAddr)
-	t.Cleanup(func() { removeAppContainers(docker, "hello") })
+	app, empty := uniqueApp("hello"), uniqueApp("empty")
+	t.Cleanup(func() { removeAppContainers(docker, app) })
 
 	if out, err := d.cli(t, "keys:add", p.key+".pub"); err != nil {
 		t.Fatalf("wharf keys:add: %v\n%s", err, out)
 	}
-	p.git(t, "remote", "add", "wharf", "ssh://git@"+d.sshAddr+"/hello.git")
+	p.git(t, "remote", "add", "wharf", "ssh://git@"+d.sshAddr+"/"+app+".git")
 
 	t.Run("first push deploys v1", func(t *testing.T) {
 		p.commit(t, "v1", dockerfileApp("hello v1\n"))
@@ -46,22 +47,22 @@ func TestPushToLive(t *testing.T) {
 			t.Fatalf("git push: %v\n%s", err, out)
 		}
 		t.Logf("push-to-live (first push, app created): %.2fs", time.Since(start).Seconds())
-		for _, want := range []string{"remote: -----> Building hello", "remote: -----> Deployed hello v1 → http://hello.localhost:"} {
+		for _, want := range []string{"remote: -----> Building " + app, "remote: -----> Deployed " + app + " v1 → http://" + app + ".localhost:"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("push output lacks %q:\n%s", want, out)
 			}
 		}
-		expectBody(t, d, "hello.localhost", "hello v1\n")
-		expectBody(t, d, "HELLO.LocalHost:8080", "hello v1\n")
+		expectBody(t, d, app+".localhost", "hello v1\n")
+		expectBody(t, d, strings.ToUpper(app)+".LocalHost:8080", "hello v1\n")
 	})
 
 	t.Run("container is named, labelled and published on loopback", func(t *testing.T) {
-		cs := appContainers(t, docker, "hello")
+		cs := appContainers(t, docker, app)
 		if len(cs) != 1 {
 			t.Fatalf("want 1 container for hello, got %d", len(cs))
 		}
 		c := cs[0]
-		if !strings.HasPrefix(strings.TrimPrefix(c.Names[0], "/"), "wharf-hello-web-") {
+		if !strings.HasPrefix(strings.TrimPrefix(c.Names[0], "/"), "wharf-"+app+"-web-") {
 			t.Errorf("container name %q", c.Names[0])
 		}
 		for _, port := range c.Ports {
@@ -77,12 +78,12 @@ func TestPushToLive(t *testing.T) {
 	t.Run("second push replaces the release", func(t *testing.T) {
 		p.commit(t, "v2", map[string]string{"index.html": "hello v2\n"})
 		start := time.Now()
-		if out, err := p.gitErr("push", "wharf", "main"); err != nil || !strings.Contains(out, "Deployed hello v2") {
+		if out, err := p.gitErr("push", "wharf", "main"); err != nil || !strings.Contains(out, "Deployed "+app+" v2") {
 			t.Fatalf("git push: %v\n%s", err, out)
 		}
 		t.Logf("push-to-live (change, cached base): %.2fs", time.Since(start).Seconds())
-		expectBody(t, d, "hello.localhost", "hello v2\n")
-		if cs := appContainers(t, docker, "hello"); len(cs) != 1 || cs[0].Labels["wharf.release"] != "2" {
+		expectBody(t, d, app+".localhost", "hello v2\n")
+		if cs := appContainers(t, docker, app); len(cs) != 1 || cs[0].Labels["wharf.release"] != "2" {
 			t.Errorf("after v2 want exactly the v2 container, got %d containers", len(cs))
 		}
 	})
@@ -100,7 +101,7 @@ func TestPushToLive(t *testing.T) {
 		if after := remoteHead(t, p); after != before {
 			t.Errorf("server ref moved from %s to %s on a failed build", before, after)
 		}
-		expectBody(t, d, "hello.localhost", "hello v2\n")
+		expectBody(t, d, app+".localhost", "hello v2\n")
 		p.git(t, "reset", "-q", "--hard", "HEAD~1")
 	})
 
@@ -110,7 +111,7 @@ func TestPushToLive(t *testing.T) {
 		if err == nil || !strings.Contains(out, "[remote rejected]") || !strings.Contains(out, "wharf-test/does-not-exist") {
 			t.Errorf("want a rejected push naming the missing image, got err=%v:\n%s", err, out)
 		}
-		expectBody(t, d, "hello.localhost", "hello v2\n")
+		expectBody(t, d, app+".localhost", "hello v2\n")
 		p.git(t, "reset", "-q", "--hard", "HEAD~1")
 	})
 
@@ -121,7 +122,7 @@ func TestPushToLive(t *testing.T) {
 		if err != nil || !strings.Contains(out, "Stored feature") {
 			t.Errorf("push of a branch: %v\n%s", err, out)
 		}
-		expectBody(t, d, "hello.localhost", "hello v2\n")
+		expectBody(t, d, app+".localhost", "hello v2\n")
 		p.git(t, "checkout", "-q", "main")
 	})
 
@@ -129,22 +130,22 @@ func TestPushToLive(t *testing.T) {
 		if code, _, err := d.get("nope.localhost", "/"); err != nil || code != 404 {
 			t.Errorf("unknown host: %d %v", code, err)
 		}
-		if out, err := d.cli(t, "apps:create", "empty"); err != nil {
+		if out, err := d.cli(t, "apps:create", empty); err != nil {
 			t.Fatalf("apps:create: %v\n%s", err, out)
 		}
-		waitStatus(t, d, "empty.localhost", 503)
+		waitStatus(t, d, empty+".localhost", 503)
 	})
 
 	t.Run("restart adopts the running container", func(t *testing.T) {
-		before := appContainers(t, docker, "hello")[0]
+		before := appContainers(t, docker, app)[0]
 		startedBefore := startedAt(t, docker, before.ID)
 		d.stop(t)
 		if code, _, err := d.getDirect(before); err != nil || code != 200 {
 			t.Errorf("app container stopped answering while wharfd was down: %d %v", code, err)
 		}
 		d.start(t)
-		expectBody(t, d, "hello.localhost", "hello v2\n")
-		after := appContainers(t, docker, "hello")
+		expectBody(t, d, app+".localhost", "hello v2\n")
+		after := appContainers(t, docker, app)
 		if len(after) != 1 || after[0].ID != before.ID || startedAt(t, docker, after[0].ID) != startedBefore {
 			t.Errorf("container was replaced or restarted across a wharfd restart")
 		}
@@ -152,10 +153,10 @@ func TestPushToLive(t *testing.T) {
 
 	t.Run("CLI lists apps and processes", func(t *testing.T) {
 		out, err := d.cli(t, "apps")
-		if err != nil || !strings.Contains(out, "hello") || !strings.Contains(out, "empty") {
+		if err != nil || !strings.Contains(out, app) || !strings.Contains(out, empty) {
 			t.Errorf("wharf apps: %v\n%s", err, out)
 		}
-		out, err = d.cli(t, "ps", "-a", "hello", "--json")
+		out, err = d.cli(t, "ps", "-a", app, "--json")
 		if err != nil {
 			t.Fatalf("wharf ps: %v\n%s", err, out)
 		}
@@ -166,19 +167,19 @@ func TestPushToLive(t *testing.T) {
 	})
 
 	t.Run("apps:destroy removes containers, images and the repo", func(t *testing.T) {
-		if out, err := d.cli(t, "apps:destroy", "-a", "hello"); err == nil {
+		if out, err := d.cli(t, "apps:destroy", "-a", app); err == nil {
 			t.Errorf("apps:destroy without --confirm succeeded:\n%s", out)
 		}
-		if out, err := d.cli(t, "apps:destroy", "-a", "hello", "--confirm", "hello"); err != nil {
+		if out, err := d.cli(t, "apps:destroy", "-a", app, "--confirm", app); err != nil {
 			t.Fatalf("apps:destroy: %v\n%s", err, out)
 		}
-		if cs := appContainers(t, docker, "hello"); len(cs) != 0 {
+		if cs := appContainers(t, docker, app); len(cs) != 0 {
 			t.Errorf("%d containers left after destroy", len(cs))
 		}
-		waitStatus(t, d, "hello.localhost", 404)
+		waitStatus(t, d, app+".localhost", 404)
 		out, _ := d.cli(t, "apps")
-		if strings.Contains(out, "hello") {
-			t.Errorf("hello still listed after destroy:\n%s", out)
+		if strings.Contains(out, app) {
+			t.Errorf("app still listed after destroy:\n%s", out)
 		}
 	})
 }
@@ -192,11 +193,12 @@ func TestPushToLiveFigure(t *testing.T) {
 	d := newDaemon(t)
 	d.start(t)
 	p := newPusher(t, d.sshAddr)
-	t.Cleanup(func() { removeAppContainers(docker, "timed") })
+	app := uniqueApp("timed")
+	t.Cleanup(func() { removeAppContainers(docker, app) })
 	if out, err := d.cli(t, "keys:add", p.key+".pub"); err != nil {
 		t.Fatalf("keys:add: %v\n%s", err, out)
 	}
-	p.git(t, "remote", "add", "wharf", "ssh://git@"+d.sshAddr+"/timed.git")
+	p.git(t, "remote", "add", "wharf", "ssh://git@"+d.sshAddr+"/"+app+".git")
 
 	byHand := handDeploy(t, p.work, "by hand "+time.Now().String())
 
@@ -205,7 +207,7 @@ func TestPushToLiveFigure(t *testing.T) {
 	if out, err := p.gitErr("push", "wharf", "main"); err != nil {
 		t.Fatalf("push: %v\n%s", err, out)
 	}
-	waitStatus(t, d, "timed.localhost", 200)
+	waitStatus(t, d, app+".localhost", 200)
 	pushed := time.Since(start)
 	t.Logf("FIGURE push-to-live %.2fs; docker build + docker run by hand %.2fs; platform overhead %.2fs",
 		pushed.Seconds(), byHand.Seconds(), (pushed - byHand).Seconds())

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +14,13 @@ import (
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
 )
+
+// uniqueApp returns an app name no other test run on this Docker Engine uses.
+func uniqueApp(prefix string) string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return prefix + "-" + hex.EncodeToString(b)
+}
 
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()

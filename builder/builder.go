@@ -34,6 +34,10 @@ type Result struct {
 	Image        string // the tag
 	ImageID      string
 	ExposedPorts []int // from the image config (EXPOSE), sorted
+	// ProcessTypes are the default process types a buildpack's bin/release
+	// declared (type → command); nil for Dockerfile builds. A Procfile in
+	// the tree overrides them.
+	ProcessTypes map[string]string
 }
 
 // Builder builds images with a Docker Engine.

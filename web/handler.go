@@ -41,6 +41,10 @@ func (s *server) apiRoutes(r chi.Router) {
 	r.Get("/keys", s.api(s.listKeys))
 	r.Post("/keys", s.api(s.addKey))
 	r.Delete("/keys/{name}", s.api(s.removeKey))
+	s.releaseRoutes(r)
+	s.domainRoutes(r)
+	s.buildRoutes(r)
+	s.activityRoutes(r)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wharf.Errorf(wharf.ENOTFOUND, "no API route %s %s", r.Method, r.URL.Path))
 	})

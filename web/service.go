@@ -28,6 +28,12 @@ type Service interface {
 	// AddKey parses and validates publicKey (authorized_keys format).
 	AddKey(ctx context.Context, user, name, publicKey string) (wharf.Key, error)
 	RemoveKey(ctx context.Context, user, name string) error
+
+	// One interface per feature, each in its own file.
+	ReleaseService
+	DomainService
+	BuildService
+	ActivityService
 }
 
 // AppInfo is an app with what a user needs to reach and push to it.

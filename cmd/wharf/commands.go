@@ -20,6 +20,15 @@ type command struct {
 
 // commands lists every verb in the order help shows them.
 func commands() []command {
+	cmds := coreCommands()
+	for _, more := range [][]command{releaseCommands(), domainCommands(), buildCommands(), activityCommands()} {
+		cmds = append(cmds, more...)
+	}
+	return append(cmds, command{"help", "", "show this help", nil})
+}
+
+// coreCommands are the verbs for apps, processes and SSH keys.
+func coreCommands() []command {
 	return []command{
 		{"apps", "[--json]", "list apps", appsList},
 		{"apps:create", "NAME [--json]", "create an app", appsCreate},
@@ -29,7 +38,6 @@ func commands() []command {
 		{"keys", "[--json]", "list SSH keys allowed to push", keysList},
 		{"keys:add", "[FILE] [--name NAME] [--json]", "add an SSH public key (default ~/.ssh/id_ed25519.pub, id_ecdsa.pub, id_rsa.pub)", keysAdd},
 		{"keys:remove", "NAME", "remove an SSH key", keysRemove},
-		{"help", "", "show this help", nil},
 	}
 }
 

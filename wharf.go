@@ -105,6 +105,11 @@ type Process struct {
 	Addr          string    `json:"addr"` // host:port the router dials, e.g. 127.0.0.1:49153
 	State         string    `json:"state"`
 	StartedAt     time.Time `json:"started_at"`
+	Restarts      int       `json:"restarts"`
+	// ExitCode and LastLog describe the last crash, for `wharf ps`.
+	ExitCode  int    `json:"exit_code,omitempty"`
+	OOMKilled bool   `json:"oom_killed,omitempty"`
+	LastLog   string `json:"last_log,omitempty"`
 }
 
 // Labels Wharf puts on every container and image it makes, so a restarted

@@ -85,13 +85,49 @@ func New(o Options) *Deployer {
 	return &Deployer{o: o, eng: dockerEngine{cli: o.Docker, installation: o.Installation}, log: o.Logger}
 }
 
-// Spec is what to run for one release of an app.
+// Spec is what to run for one release of an app: the desired state.
 type Spec struct {
 	App     string
 	Release int
 	Image   string
 	Env     map[string]string // config vars
 	Port    int               // 0: the image's EXPOSEd port if it has exactly one, else 5000
+	// Processes is the formation: process type → what to run and how many.
+	// Empty means {"web": {Quantity: 1}} with the image's own command.
+	Processes map[string]ProcessSpec
+	// Health is how web processes are checked before they get traffic.
+	Health HealthCheck
+	// Volumes are named volumes mounted into every process; they survive
+	// deploys, rollbacks and restarts.
+	Volumes []Volume
+	// ReleaseCommand (the Procfile's release:) runs once, in a container of
+	// the new image, before the swap; when it fails the deploy stops and
+	// the running release stays. Empty: no release phase.
+	ReleaseCommand string
+}
+
+// ProcessSpec is one process type of a formation.
+type ProcessSpec struct {
+	// Command is run with sh -c; "" runs the image's own command.
+	Command  string
+	Quantity int     // 0 runs none of this type
+	Memory   int64   // bytes; 0 = the Deployer's default
+	CPUs     float64 // 0 = no limit
+}
+
+// HealthCheck says when a new web process is ready for traffic: it accepts
+// TCP on its port and GET Path answers below 500, within Timeout, trying up
+// to Attempts times. Zero values take the defaults (/, 60 s, unlimited).
+type HealthCheck struct {
+	Path     string
+	Timeout  time.Duration
+	Attempts int
+}
+
+// Volume is a named Docker volume mounted at Path.
+type Volume struct {
+	Name string
+	Path string
 }
 
 // DefaultPort is the port a web process listens on when neither the spec nor

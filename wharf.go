@@ -92,6 +92,13 @@ type Release struct {
 	CreatedBy   string            `json:"created_by"`
 	Description string            `json:"description"`
 	CreatedAt   time.Time         `json:"created_at"`
+
+	// ProcessTypes are the release's process types (Procfile: type →
+	// command; "release" is the release phase); empty: web runs the
+	// image's own command.
+	ProcessTypes map[string]string `json:"process_types,omitempty"`
+	// Health is the health check the release's tree declared (app.json).
+	Health HealthCheck `json:"health,omitzero"`
 }
 
 // Process is one running container of an app: type.instance of a release.

@@ -9,13 +9,16 @@ import (
 	"github.com/wharfhq/wharf"
 )
 
-const releaseColumns = `r.id, a.name, r.version, r.image, r.commit, r.config, r.status, r.created_by, r.description, r.created_at`
+const releaseColumns = `r.id, a.name, r.version, r.image, r.commit, r.config, r.status, r.created_by, r.description, r.created_at, r.process_types, r.health`
 
 func scanRelease(row pgx.Row) (wharf.Release, error) {
 	var r wharf.Release
-	err := row.Scan(&r.ID, &r.App, &r.Version, &r.Image, &r.Commit, &r.Config, &r.Status, &r.CreatedBy, &r.Description, &r.CreatedAt)
+	err := row.Scan(&r.ID, &r.App, &r.Version, &r.Image, &r.Commit, &r.Config, &r.Status, &r.CreatedBy, &r.Description, &r.CreatedAt, &r.ProcessTypes, &r.Health)
 	if r.Config == nil {
 		r.Config = map[string]string{}
+	}
+	if r.ProcessTypes == nil {
+		r.ProcessTypes = map[string]string{}
 	}
 	return r, err
 }
@@ -47,6 +50,9 @@ func (db *DB) CreateRelease(ctx context.Context, r wharf.Release) (wharf.Release
 	if r.Config == nil {
 		r.Config = map[string]string{}
 	}
+	if r.ProcessTypes == nil {
+		r.ProcessTypes = map[string]string{}
+	}
 	var out wharf.Release
 	err := db.inTx(ctx, "creating release", func(tx pgx.Tx) error {
 		id, err := appID(ctx, tx, r.App, true)
@@ -55,12 +61,12 @@ func (db *DB) CreateRelease(ctx context.Context, r wharf.Release) (wharf.Release
 		}
 		out, err = scanRelease(tx.QueryRow(ctx, `
 			WITH r AS (
-				INSERT INTO releases (app_id, version, image, commit, config, status, created_by, description)
-				SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7 FROM releases WHERE app_id = $1
+				INSERT INTO releases (app_id, version, image, commit, config, status, created_by, description, process_types, health)
+				SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7, $8, $9 FROM releases WHERE app_id = $1
 				RETURNING *
 			)
 			SELECT `+releaseColumns+` FROM r JOIN apps a ON a.id = r.app_id`,
-			id, r.Image, r.Commit, r.Config, r.Status, r.CreatedBy, r.Description))
+			id, r.Image, r.Commit, r.Config, r.Status, r.CreatedBy, r.Description, r.ProcessTypes, r.Health))
 		return translate(err, "creating release")
 	})
 	return out, err
@@ -125,4 +131,15 @@ func (db *DB) ListReleases(ctx context.Context, app string) ([]wharf.Release, er
 		return nil, translate(err, "listing releases")
 	}
 	return collectReleases(rows, "listing releases")
+}
+
+// FailPendingReleases marks every pending release failed: at start, a
+// release still pending was interrupted by a crash and never went live.
+// It returns how many it marked.
+func (db *DB) FailPendingReleases(ctx context.Context) (int64, error) {
+	tag, err := db.pool.Exec(ctx, `UPDATE releases SET status = $1 WHERE status = $2`, wharf.ReleaseFailed, wharf.ReleasePending)
+	if err != nil {
+		return 0, translate(err, "failing interrupted releases")
+	}
+	return tag.RowsAffected(), nil
 }

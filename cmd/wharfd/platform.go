@@ -92,28 +92,10 @@ func (p *platform) gitRemote(app string) string {
 	return fmt.Sprintf("ssh://git@%s/%s.git", net.JoinHostPort(host, port), app)
 }
 
-// Routes is the router's view of the database: each app's default host and
-// the addresses of its running web processes.
+// Routes is the router's view of the database: each app's default host,
+// its custom domains and the addresses of its running web processes.
 func (p *platform) Routes(ctx context.Context) ([]router.Route, error) {
-	apps, err := p.db.ListApps(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing apps: %w", err)
-	}
-	procs, err := p.db.AllProcesses(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("listing processes: %w", err)
-	}
-	backends := map[string][]string{}
-	for _, pr := range procs {
-		if pr.Type == "web" && pr.State == "running" && pr.Addr != "" {
-			backends[pr.App] = append(backends[pr.App], pr.Addr)
-		}
-	}
-	routes := make([]router.Route, 0, len(apps))
-	for _, a := range apps {
-		routes = append(routes, router.Route{App: a.Name, Hosts: []string{a.Name + "." + p.cfg.Domain}, Backends: backends[a.Name]})
-	}
-	return routes, nil
+	return loadRoutes(ctx, p.db, p.cfg.Domain)
 }
 
 // SyncRoutes makes this node's router reload its table now, so a deploy can

@@ -31,6 +31,7 @@ type Fake struct {
 	readyErr  error
 	before    func(method string) error
 	destroyed []string
+	domains   domainState // issue 4, in domains.go
 }
 
 var _ web.Service = (*Fake)(nil)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strconv"
 	"strings"
 )
 
@@ -20,6 +21,9 @@ type Config struct {
 	APIAddr     string
 	Domain      string
 	LogFormat   string
+	// KeepReleases is how many releases' images each app keeps, so a
+	// rollback to them is instant.
+	KeepReleases int
 }
 
 var errHelp = errors.New("help requested")
@@ -42,6 +46,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.APIAddr, "api-addr", "127.0.0.1:8000", "API and dashboard listen address")
 	str(&c.Domain, "domain", "localhost", "apps are served at <app>.<domain>")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
+	keep := 5
+	if v, err := strconv.Atoi(getenv("WHARF_KEEP_RELEASES")); err == nil {
+		keep = v
+	}
+	fs.IntVar(&c.KeepReleases, "keep-releases", keep, "images of the newest N releases kept per app, for instant rollback (env WHARF_KEEP_RELEASES)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, errHelp
@@ -57,6 +66,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 func (c *Config) validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
+	}
+	if c.KeepReleases < 1 {
+		return fmt.Errorf("--keep-releases must be at least 1, not %d", c.KeepReleases)
 	}
 	c.Domain = strings.ToLower(strings.Trim(c.Domain, "."))
 	if c.Domain == "" {

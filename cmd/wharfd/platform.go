@@ -107,26 +107,17 @@ func (p *platform) SyncRoutes(ctx context.Context) error {
 // adopt hands the deployer every app's current release at start, so running
 // containers are kept and leftovers of an interrupted deploy removed.
 func (p *platform) adopt(ctx context.Context) error {
-	apps, err := p.db.ListApps(ctx)
-	if err != nil {
-		return fmt.Errorf("listing apps: %w", err)
+	// A release still pending was cut short by a crash: it never went live.
+	if n, err := p.db.FailPendingReleases(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		p.log.Warn("marked releases interrupted by a restart as failed", "count", n)
 	}
-	current := map[string]deploy.Spec{}
-	for _, a := range apps {
-		rel, err := p.db.CurrentRelease(ctx, a.Name)
-		if wharf.ErrorCode(err) == wharf.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("current release of %s: %w", a.Name, err)
-		}
-		current[a.Name] = specOf(rel)
+	current, err := p.desired(ctx)
+	if err != nil {
+		return err
 	}
 	return p.deployer.Adopt(ctx, current)
-}
-
-func specOf(rel wharf.Release) deploy.Spec {
-	return deploy.Spec{App: rel.App, Release: rel.Version, Image: rel.Image, Env: rel.Config}
 }
 
 // parsePublicKey accepts one authorized_keys line and returns it normalized

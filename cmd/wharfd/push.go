@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,19 +54,27 @@ func deployRef(refs []gitreceiver.RefUpdate, out io.Writer) (*gitreceiver.RefUpd
 }
 
 func (p *platform) deployCommit(ctx context.Context, push gitreceiver.Push, commit string, out io.Writer) error {
+	types, health, err := readTree(push, commit)
+	if err != nil {
+		return err
+	}
 	version, err := p.nextVersion(ctx, push.App)
 	if err != nil {
 		return err
 	}
-	image, err := p.build(ctx, push, commit, fmt.Sprintf("wharf/%s:%d", push.App, version), out)
+	res, err := p.build(ctx, push, commit, fmt.Sprintf("wharf/%s:%d", push.App, version), out)
 	if err != nil {
 		return err
 	}
-	config, err := p.currentConfig(ctx, push.App)
+	if types == nil {
+		types = res.ProcessTypes
+	}
+	config, err := p.db.ConfigVars(ctx, push.App)
 	if err != nil {
 		return err
 	}
-	rel, err := p.db.CreateRelease(ctx, wharf.Release{App: push.App, Image: image, Commit: commit, Config: config,
+	rel, err := p.db.CreateRelease(ctx, wharf.Release{App: push.App, Image: res.Image, Commit: commit, Config: config,
+		ProcessTypes: types, Health: health,
 		Status: wharf.ReleasePending, CreatedBy: push.User, Description: "Deploy " + short(commit)})
 	if err != nil {
 		return fmt.Errorf("creating release: %w", err)
@@ -74,6 +83,37 @@ func (p *platform) deployCommit(ctx context.Context, push gitreceiver.Push, comm
 		return fmt.Errorf("release version raced: expected v%d, got v%d", version, rel.Version)
 	}
 	return p.release(ctx, rel, out)
+}
+
+// readTree reads the pushed commit's Procfile (nil when there is none) and
+// the web health check of its app.json, rejecting broken ones before any
+// build starts.
+func readTree(push gitreceiver.Push, commit string) (map[string]string, wharf.HealthCheck, error) {
+	var dirs []string
+	if push.QuarantineDir != "" {
+		dirs = []string{push.QuarantineDir}
+	}
+	var types map[string]string
+	var health wharf.HealthCheck
+	b, err := builder.ReadFile(push.RepoPath, dirs, commit, "Procfile")
+	switch {
+	case err == nil:
+		if types, err = parseProcfile(b); err != nil {
+			return nil, health, err
+		}
+	case wharf.ErrorCode(err) != wharf.ENOTFOUND:
+		return nil, health, fmt.Errorf("reading the Procfile: %w", err)
+	}
+	b, err = builder.ReadFile(push.RepoPath, dirs, commit, "app.json")
+	switch {
+	case err == nil:
+		if health, err = parseAppJSON(b); err != nil {
+			return nil, health, err
+		}
+	case wharf.ErrorCode(err) != wharf.ENOTFOUND:
+		return nil, health, fmt.Errorf("reading app.json: %w", err)
+	}
+	return types, health, nil
 }
 
 // nextVersion is the version the next release of app will get. Releases are
@@ -89,24 +129,13 @@ func (p *platform) nextVersion(ctx context.Context, app string) (int, error) {
 	return rels[0].Version + 1, nil
 }
 
-func (p *platform) currentConfig(ctx context.Context, app string) (map[string]string, error) {
-	rel, err := p.db.CurrentRelease(ctx, app)
-	if wharf.ErrorCode(err) == wharf.ENOTFOUND {
-		return map[string]string{}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading current config: %w", err)
-	}
-	return rel.Config, nil
-}
-
 // build turns the pushed commit into the image tag, recording the build and
 // its output.
-func (p *platform) build(ctx context.Context, push gitreceiver.Push, commit, tag string, out io.Writer) (string, error) {
+func (p *platform) build(ctx context.Context, push gitreceiver.Push, commit, tag string, out io.Writer) (builder.Result, error) {
 	fmt.Fprintf(out, "-----> Building %s from %s\n", push.App, short(commit))
 	b, err := p.db.CreateBuild(ctx, push.App, commit)
 	if err != nil {
-		return "", fmt.Errorf("recording the build: %w", err)
+		return builder.Result{}, fmt.Errorf("recording the build: %w", err)
 	}
 	var logBuf cappedBuffer
 	w := io.MultiWriter(&indentWriter{w: out, indent: "       ", start: true}, &logBuf)
@@ -129,17 +158,20 @@ func (p *platform) build(ctx context.Context, push gitreceiver.Push, commit, tag
 		p.log.Error("recording the build result", "app", push.App, "build", b.ID, "err", ferr)
 	}
 	if err != nil {
-		return "", err
+		return builder.Result{}, err
 	}
 	fmt.Fprintf(out, "-----> Built %s\n", res.Image)
-	return res.Image, nil
+	return res, nil
 }
 
 // release deploys rel and marks it deployed, or failed with the running
-// release left as it was.
+// release left as it was. After a deploy, images of old releases go.
 func (p *platform) release(ctx context.Context, rel wharf.Release, out io.Writer) error {
 	fmt.Fprintf(out, "-----> Releasing %s v%d\n", rel.App, rel.Version)
-	err := p.deployer.Deploy(ctx, specOf(rel), &indentWriter{w: out, indent: "       ", start: true})
+	spec, err := p.specFor(ctx, rel)
+	if err == nil {
+		err = p.deployer.Deploy(ctx, spec, &indentWriter{w: out, indent: "       ", start: true})
+	}
 	bg, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	status := wharf.ReleaseDeployed
@@ -155,7 +187,33 @@ func (p *platform) release(ctx context.Context, rel wharf.Release, out io.Writer
 	}
 	p.event(bg, rel.App, rel.CreatedBy, "release", fmt.Sprintf("deployed v%d (%s)", rel.Version, rel.Description))
 	fmt.Fprintf(out, "-----> Deployed %s v%d → %s\n", rel.App, rel.Version, p.appURL(rel.App))
+	p.collectGarbage(context.WithoutCancel(ctx), rel.App)
 	return nil
+}
+
+// collectGarbage removes the app's images but those of its newest
+// KeepReleases releases (so a rollback to them needs no build), and
+// dangling build layers. A failure is logged: the next deploy retries.
+func (p *platform) collectGarbage(ctx context.Context, app string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	rels, err := p.db.ListReleases(ctx, app)
+	if err != nil {
+		p.log.Warn("image garbage collection: listing releases", "app", app, "err", err)
+		return
+	}
+	var keep []string
+	for _, r := range rels {
+		if len(keep) >= max(p.cfg.KeepReleases, 1) {
+			break
+		}
+		if r.Status == wharf.ReleaseDeployed && !slices.Contains(keep, r.Image) {
+			keep = append(keep, r.Image)
+		}
+	}
+	if err := p.deployer.CollectGarbage(ctx, app, keep); err != nil {
+		p.log.Warn("image garbage collection", "app", app, "err", err)
+	}
 }
 
 func short(sha string) string {

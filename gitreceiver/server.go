@@ -63,6 +63,12 @@ type PushHandler interface {
 	HandlePush(ctx context.Context, p Push, out io.Writer) error
 }
 
+// AccessChecker says whether a user may push to or fetch an app; an error
+// (EFORBIDDEN, with a message for the user) refuses the session.
+type AccessChecker interface {
+	CanAccess(ctx context.Context, user, app string) error
+}
+
 // Config configures a Server.
 type Config struct {
 	Addr        string // e.g. ":2222"
@@ -73,6 +79,7 @@ type Config struct {
 	Keys        KeyLookup
 	Apps        AppEnsurer
 	Pushes      PushHandler
+	Access      AccessChecker // optional: nil lets every key reach every app
 	Logger      *slog.Logger
 }
 

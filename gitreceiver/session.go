@@ -47,6 +47,11 @@ func (s *Server) runSession(sess ssh.Session, info *sessionLog) int {
 		return s.refuse(sess, err)
 	}
 	info.app = cmd.app
+	if s.cfg.Access != nil {
+		if err := s.cfg.Access.CanAccess(sess.Context(), key.Owner, cmd.app); err != nil {
+			return s.refuse(sess, err)
+		}
+	}
 	var code int
 	switch cmd.service {
 	case receivePack:

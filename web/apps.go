@@ -13,8 +13,11 @@ type createAppRequest struct {
 }
 
 // listApps answers GET /apps with a JSON array of AppInfo.
-func (s *server) listApps(w http.ResponseWriter, r *http.Request, _ string) error {
+func (s *server) listApps(w http.ResponseWriter, r *http.Request, user string) error {
 	apps, err := s.svc.ListApps(r.Context())
+	if err == nil {
+		apps, err = s.visibleApps(r, user, apps) // members see granted apps only
+	}
 	if err != nil {
 		return err
 	}
@@ -40,6 +43,9 @@ func (s *server) createApp(w http.ResponseWriter, r *http.Request, user string) 
 	}
 	app, err := s.svc.CreateApp(r.Context(), user, req.Name)
 	if err != nil {
+		return err
+	}
+	if err := s.grantCreator(r, user, app.Name); err != nil {
 		return err
 	}
 	info, err := s.svc.AppInfo(r.Context(), app.Name)

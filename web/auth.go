@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/wharfhq/wharf"
 )
 
@@ -15,6 +17,9 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, user string) error
 func (s *server) api(h apiHandler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		user, err := s.authenticate(r)
+		if err == nil {
+			err = s.authorize(r, user)
+		}
 		if err == nil {
 			err = h(w, r, user)
 		}
@@ -38,6 +43,31 @@ func (s *server) authenticate(r *http.Request) (string, error) {
 		return "", wharf.Errorf(wharf.EUNAUTHORIZED, "invalid API token")
 	}
 	return user, nil
+}
+
+// authorize is the one place app access is checked: every route with an
+// {app} parameter requires that the user may access that app.
+func (s *server) authorize(r *http.Request, user string) error {
+	if app := chi.URLParam(r, "app"); app != "" {
+		return s.svc.CanAccess(r.Context(), user, app)
+	}
+	return nil
+}
+
+// visibleApps keeps the apps user may access.
+func (s *server) visibleApps(r *http.Request, user string, apps []AppInfo) ([]AppInfo, error) {
+	out := make([]AppInfo, 0, len(apps))
+	for _, a := range apps {
+		err := s.svc.CanAccess(r.Context(), user, a.Name)
+		switch wharf.ErrorCode(err) {
+		case "":
+			out = append(out, a)
+		case wharf.EFORBIDDEN, wharf.ENOTFOUND:
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // bearerToken extracts the token from an Authorization header value.

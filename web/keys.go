@@ -14,8 +14,11 @@ type addKeyRequest struct {
 }
 
 // listKeys answers GET /keys with a JSON array of keys.
-func (s *server) listKeys(w http.ResponseWriter, r *http.Request, _ string) error {
+func (s *server) listKeys(w http.ResponseWriter, r *http.Request, user string) error {
 	keys, err := s.svc.ListKeys(r.Context())
+	if err == nil {
+		keys, err = s.ownKeys(r, user, keys) // members see their own keys only
+	}
 	if err != nil {
 		return err
 	}
@@ -45,6 +48,9 @@ func (s *server) addKey(w http.ResponseWriter, r *http.Request, user string) err
 
 // removeKey answers DELETE /keys/{name} with 204.
 func (s *server) removeKey(w http.ResponseWriter, r *http.Request, user string) error {
+	if err := s.canRemoveKey(r, user, chi.URLParam(r, "name")); err != nil {
+		return err
+	}
 	if err := s.svc.RemoveKey(r.Context(), user, chi.URLParam(r, "name")); err != nil {
 		return err
 	}

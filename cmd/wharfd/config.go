@@ -24,6 +24,7 @@ type Config struct {
 	// KeepReleases is how many releases' images each app keeps, so a
 	// rollback to them is instant.
 	KeepReleases int
+	LogLines     string // app output lines kept per app (logs.go)
 }
 
 var errHelp = errors.New("help requested")
@@ -46,6 +47,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.APIAddr, "api-addr", "127.0.0.1:8000", "API and dashboard listen address")
 	str(&c.Domain, "domain", "localhost", "apps are served at <app>.<domain>")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
+	str(&c.LogLines, "log-lines", "10000", "lines of app output kept per app (wharf logs)")
 	keep := 5
 	if v, err := strconv.Atoi(getenv("WHARF_KEEP_RELEASES")); err == nil {
 		keep = v

@@ -18,6 +18,7 @@ import (
 	"github.com/wharfhq/wharf/builder"
 	"github.com/wharfhq/wharf/deploy"
 	"github.com/wharfhq/wharf/gitreceiver"
+	"github.com/wharfhq/wharf/logs"
 	"github.com/wharfhq/wharf/router"
 	"github.com/wharfhq/wharf/store"
 	"github.com/wharfhq/wharf/web"
@@ -39,6 +40,7 @@ type Daemon struct {
 	deployer *deploy.Deployer
 	git      *gitreceiver.Server
 	platform *platform
+	logs     *logs.Collector
 	ready    atomic.Bool
 }
 
@@ -58,6 +60,9 @@ func Open(ctx context.Context, cfg Config, log *slog.Logger) (d *Daemon, err err
 		return nil, err
 	}
 	if err := ensureAdminToken(ctx, d.db, cfg.DataDir, log); err != nil {
+		return nil, err
+	}
+	if err := ensureAdminUser(ctx, d.db, cfg.DataDir, log); err != nil {
 		return nil, err
 	}
 	if err := d.openDocker(ctx); err != nil {
@@ -110,6 +115,11 @@ func (d *Daemon) wire(installation string) error {
 	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log, Installation: installation})
 	d.platform.deployer = d.deployer
 	d.platform.builder = builder.New(d.docker, d.log)
+	collector, err := newLogCollector(d.cfg, d.docker, d.db, installation, d.log)
+	if err != nil {
+		return err
+	}
+	d.logs = collector
 	hookBinary, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("finding the wharfd binary for git hooks: %w", err)
@@ -123,6 +133,7 @@ func (d *Daemon) wire(installation string) error {
 		Keys:        d.db,
 		Apps:        d.db,
 		Pushes:      d.platform,
+		Access:      d.platform,
 		Logger:      d.log,
 	})
 	if err != nil {
@@ -163,6 +174,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return serveHTTP(apiSrv, apiLn) })
 	g.Go(func() error { return d.git.Serve(gctx, sshLn) })
 	g.Go(func() error { d.watchRoutes(gctx); return nil })
+	g.Go(func() error { d.logs.Run(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		return d.shutdown(routerSrv, apiSrv)

@@ -1,0 +1,105 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf/internal/testenv"
+)
+
+// tickingApp serves index.html and prints "<tag> tick N" every 200ms.
+func tickingApp(tag string) map[string]string {
+	return map[string]string{
+		"Dockerfile": "FROM " + testenv.BusyboxImage + "\nCOPY index.html /www/index.html\nCOPY run.sh /run.sh\nCMD [\"sh\", \"/run.sh\"]\n",
+		"index.html": tag + "\n",
+		"run.sh": "i=0\n(while true; do echo \"" + tag + " tick $i\"; i=$((i+1)); sleep 0.2; done) &\n" +
+			"echo '<script>alert(1)</script> " + tag + "'\nexec httpd -f -p $PORT -h /www\n",
+	}
+}
+
+// TestLogsAcrossRedeploy is issue 6's acceptance 3: `wharf logs -t` keeps
+// printing across a redeploy, and -n returns lines from before it.
+func TestLogsAcrossRedeploy(t *testing.T) {
+	docker := testenv.Docker(t)
+	testenv.Busybox(t)
+	d := newDaemon(t)
+	d.start(t)
+	p := newPusher(t, d.sshAddr)
+	app := uniqueApp("logs")
+	t.Cleanup(func() { removeAppContainers(docker, app) })
+	if out, err := d.cli(t, "keys:add", p.key+".pub"); err != nil {
+		t.Fatalf("keys:add: %v\n%s", err, out)
+	}
+	p.git(t, "remote", "add", "wharf", "ssh://git@"+d.sshAddr+"/"+app+".git")
+	p.commit(t, "v1", tickingApp("v1"))
+	if out, err := p.gitErr("push", "wharf", "main"); err != nil {
+		t.Fatalf("push v1: %v\n%s", err, out)
+	}
+	waitFor(t, 20*time.Second, "v1 lines in wharf logs", func() (bool, string) {
+		out, _ := d.cli(t, "logs", "-a", app, "-n", "50")
+		return strings.Contains(out, " web.1: v1 tick"), out
+	})
+
+	follow := d.follow(t, "logs", "-a", app, "-t", "-n", "5")
+	p.commit(t, "v2", tickingApp("v2"))
+	if out, err := p.gitErr("push", "wharf", "main"); err != nil {
+		t.Fatalf("push v2: %v\n%s", err, out)
+	}
+	waitFor(t, 20*time.Second, "wharf logs -t printing v2 lines after the redeploy", func() (bool, string) {
+		out := follow.String()
+		return strings.Contains(out, "web.1: v1 tick") && strings.Contains(out, "web.1: v2 tick"), out
+	})
+
+	out, err := d.cli(t, "logs", "-a", app, "-n", "10000")
+	if err != nil {
+		t.Fatalf("wharf logs: %v\n%s", err, out)
+	}
+	for _, want := range []string{"web.1: v1 tick 0", "web.1: <script>alert(1)</script> v1", "web.1: v2 tick"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("wharf logs -n 10000 after the redeploy lacks %q:\n%s", want, out)
+		}
+	}
+	if out, _ := d.cli(t, "logs", "-a", app, "-n", "3"); strings.Count(out, "\n") != 3 {
+		t.Errorf("wharf logs -n 3 printed %d lines:\n%s", strings.Count(out, "\n"), out)
+	}
+	if out, _ := d.cli(t, "logs", "-a", app, "--process", "worker"); strings.TrimSpace(out) != "" {
+		t.Errorf("wharf logs --process worker printed web lines:\n%s", out)
+	}
+}
+
+// follow starts the CLI in the background; its output is in the buffer it
+// returns, and it is stopped when the test ends.
+func (d *daemon) follow(t *testing.T, args ...string) *syncBuffer {
+	t.Helper()
+	_, wharf := binaries(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, wharf, args...)
+	cmd.Env = append(os.Environ(), "WHARF_API=http://"+d.apiAddr, "WHARF_TOKEN="+d.token(t))
+	buf := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = buf, buf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() })
+	return buf
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; last:\n%s", what, last)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}

@@ -161,6 +161,19 @@ func (r *Router) Sync(ctx context.Context, src Source) error {
 // the current table.
 func (r *Router) Len() int { return r.table.Load().routes }
 
+// Stats describe the current table, for metrics.
+type Stats struct {
+	Routes   int // apps with at least one host
+	Hosts    int // exact and wildcard hosts
+	Backends int // backend addresses over all routes
+}
+
+// Stats returns the current table's Stats.
+func (r *Router) Stats() Stats {
+	t := r.table.Load()
+	return Stats{Routes: t.routes, Hosts: len(t.exact) + len(t.wild), Backends: t.backends}
+}
+
 // CloseIdleConnections closes the idle keep-alive connections to backends.
 // Call it when the router is retired so no transport goroutine outlives it.
 func (r *Router) CloseIdleConnections() { r.transport.CloseIdleConnections() }

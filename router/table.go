@@ -11,9 +11,10 @@ const maxHostLen = 253
 // table is an immutable routing table. Lookups are two map reads at most,
 // so their cost does not grow with the number of routes.
 type table struct {
-	exact  map[string]*route // "hello.localhost" → route
-	wild   map[string]*route // "example.com" for "*.example.com"
-	routes int
+	exact    map[string]*route // "hello.localhost" → route
+	wild     map[string]*route // "example.com" for "*.example.com"
+	routes   int
+	backends int
 }
 
 // route is one app in a table. Built once per Update, then read-only
@@ -36,6 +37,7 @@ func buildTable(routes []Route, log *slog.Logger) *table {
 		}
 		if added {
 			t.routes++
+			t.backends += len(rt.rr.addrs)
 		}
 	}
 	return t

@@ -36,6 +36,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stderr)
+	case "router":
+		return routerMain(ctx, args[1:], stderr)
 	case "hook":
 		if len(args) != 2 || args[1] != "pre-receive" {
 			fmt.Fprintln(stderr, "wharfd: usage: wharfd hook pre-receive")

@@ -1,0 +1,179 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wharfhq/wharf"
+	"github.com/wharfhq/wharf/internal/testenv"
+	"github.com/wharfhq/wharf/store"
+)
+
+// routerNode is one `wharfd router` process.
+type routerNode struct {
+	httpAddr, metricsAddr string
+	cmd                   *exec.Cmd
+	log                   *syncBuffer
+	done                  chan struct{}
+}
+
+func startRouter(t *testing.T, dbURL string) *routerNode {
+	t.Helper()
+	wharfd, _ := binaries(t)
+	n := &routerNode{httpAddr: freeAddr(t), metricsAddr: freeAddr(t), log: &syncBuffer{}, done: make(chan struct{})}
+	n.cmd = exec.Command(wharfd, "router", "--database-url", dbURL, "--http-addr", n.httpAddr,
+		"--metrics-addr", n.metricsAddr, "--domain", "localhost", "--resync", "2s")
+	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
+	if err := n.cmd.Start(); err != nil {
+		t.Fatalf("starting wharfd router: %v", err)
+	}
+	go func() { n.cmd.Wait(); close(n.done) }()
+	t.Cleanup(func() {
+		n.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-n.done:
+		case <-time.After(30 * time.Second):
+			n.cmd.Process.Kill()
+			t.Errorf("wharfd router did not stop within 30s of SIGTERM")
+		}
+		if t.Failed() {
+			t.Logf("wharfd router %s log:\n%s", n.httpAddr, n.log)
+		}
+	})
+	return n
+}
+
+// get asks the router for host.
+func (n *routerNode) get(host string) (int, string) {
+	req, _ := http.NewRequest("GET", "http://"+n.httpAddr+"/", nil)
+	req.Host = host
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+// waitFor polls host on n until it answers 200 with body, and returns how long it took.
+func (n *routerNode) waitFor(t *testing.T, host, body string, limit time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		code, got := n.get(host)
+		if code == 200 && got == body {
+			return time.Since(start)
+		}
+		if time.Since(start) > limit {
+			t.Fatalf("router %s: %s answered %d %q after %s, want 200 %q", n.httpAddr, host, code, got, limit, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestRouterNodes is issue 4's acceptance for `wharfd router`: two router
+// processes share the routes in Postgres, a change reaches the second one
+// within a second, and they keep serving while Postgres is down.
+func TestRouterNodes(t *testing.T) {
+	cluster, dir := testenv.PostgresCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	db, err := store.Open(ctx, cluster.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { db.Close() }()
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "shop") }))
+	defer backend.Close()
+	app := uniqueApp("shop")
+	if _, err := db.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	err = db.SetProcesses(ctx, app, []wharf.Process{{ContainerID: "c1-" + app, Release: 1, Type: "web", Instance: 1,
+		Addr: strings.TrimPrefix(backend.URL, "http://"), State: "running"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r1, r2 := startRouter(t, cluster.URL()), startRouter(t, cluster.URL())
+	r1.waitFor(t, app+".localhost", "shop", 30*time.Second)
+	r2.waitFor(t, app+".localhost", "shop", 30*time.Second)
+
+	t.Run("a new domain reaches the second router within 1s", func(t *testing.T) {
+		if code, _ := r2.get("www." + app + ".test"); code != 404 {
+			t.Fatalf("before domains:add, got %d, want 404", code)
+		}
+		if _, err := db.AddDomain(ctx, app, "www."+app+".test"); err != nil {
+			t.Fatal(err)
+		}
+		took := r2.waitFor(t, "www."+app+".test", "shop", time.Second)
+		t.Logf("route change visible on the second router after %s", took)
+	})
+
+	t.Run("access log and metrics", func(t *testing.T) {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			logs, err := db.RouterLogs(ctx, app, 10)
+			if err == nil && len(logs) > 0 && strings.Contains(string(logs[len(logs)-1]), `"status": 200`) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("router logs of %s: %s, %v", app, logs, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		_, metrics, err := getURL("http://" + r1.metricsAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{`wharf_router_requests_total{app="` + app + `",class="2xx"}`, "wharf_router_backends_up 1",
+			"wharf_router_routes 1", "wharf_router_request_duration_seconds_bucket", "wharf_router_table_age_seconds"} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks %q", want)
+			}
+		}
+	})
+
+	t.Run("Postgres down: routers keep serving; back: updates resume", func(t *testing.T) {
+		db.Close()
+		if err := cluster.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+			for _, n := range []*routerNode{r1, r2} {
+				if code, body := n.get("www." + app + ".test"); code != 200 || body != "shop" {
+					t.Fatalf("with Postgres down, router %s answered %d %q", n.httpAddr, code, body)
+				}
+			}
+		}
+		cluster, err = store.StartCluster(ctx, dir, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if db, err = store.Open(ctx, cluster.URL()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.AddDomain(ctx, app, "api."+app+".test"); err != nil {
+			t.Fatal(err)
+		}
+		r1.waitFor(t, "api."+app+".test", "shop", 15*time.Second)
+		r2.waitFor(t, "api."+app+".test", "shop", 15*time.Second)
+	})
+}
+
+func getURL(url string) (int, string, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.StatusCode, string(b), err
+}

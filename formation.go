@@ -3,6 +3,7 @@ package wharf
 import (
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -78,3 +79,33 @@ type Volume struct {
 	Name string `json:"name"`
 	Path string `json:"path"`
 }
+
+// Memory limits a process type may be given.
+const (
+	MinMemory = 6 << 20  // the Docker Engine's minimum
+	MaxMemory = 64 << 30 // a sanity bound
+)
+
+// ParseMemory reads a size such as 256m, 1g, 512M or 1.5g (k, m, g; a
+// trailing b is allowed) into bytes, within MinMemory and MaxMemory.
+func ParseMemory(s string) (int64, error) {
+	t := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "b")
+	mult := float64(1)
+	switch {
+	case strings.HasSuffix(t, "k"):
+		mult, t = 1<<10, strings.TrimSuffix(t, "k")
+	case strings.HasSuffix(t, "m"):
+		mult, t = 1<<20, strings.TrimSuffix(t, "m")
+	case strings.HasSuffix(t, "g"):
+		mult, t = 1<<30, strings.TrimSuffix(t, "g")
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	n := int64(f * mult)
+	if err != nil || f != f || n < MinMemory || n > MaxMemory {
+		return 0, Errorf(EINVALID, "invalid memory %q: want a size such as 256m or 1g, from 6m to 64g", s)
+	}
+	return n, nil
+}
+
+// MaxQuantity bounds how many processes of one type an app may ask for.
+const MaxQuantity = 100

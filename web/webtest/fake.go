@@ -32,6 +32,7 @@ type Fake struct {
 	before    func(method string) error
 	destroyed []string
 	domains   domainState // issue 4, in domains.go
+	rels      relState    // issue 3, in releases.go
 	act       activity    // issue 6, in activity.go
 }
 

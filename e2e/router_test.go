@@ -177,3 +177,64 @@ func getURL(url string) (int, string, error) {
 	b, err := io.ReadAll(res.Body)
 	return res.StatusCode, string(b), err
 }
+
+// TestDomainsCLI drives domains, the router's access log and /metrics
+// through the real daemon and CLI (no push: the app has no backends, so
+// its requests are 503s, which is what gets logged).
+func TestDomainsCLI(t *testing.T) {
+	testenv.Docker(t)
+	d := newDaemon(t)
+	d.start(t)
+	shop, blog := uniqueApp("shop"), uniqueApp("blog")
+	for _, app := range []string{shop, blog} {
+		if out, err := d.cli(t, "apps:create", app); err != nil {
+			t.Fatalf("apps:create: %v\n%s", err, out)
+		}
+	}
+	host := "www." + shop + ".test"
+	if out, err := d.cli(t, "domains:add", "-a", shop, strings.ToUpper(host)); err != nil || !strings.Contains(out, "Added "+host+" to "+shop) {
+		t.Fatalf("domains:add: %v\n%s", err, out)
+	}
+	out, err := d.cli(t, "domains:add", "-a", blog, host)
+	if err == nil || !strings.Contains(out, "domain "+host+" belongs to app "+shop) {
+		t.Fatalf("domains:add of a taken domain: %v\n%s", err, out)
+	}
+	out, err = d.cli(t, "domains:add", "-a", blog, shop+".localhost")
+	if err == nil || !strings.Contains(out, "is the default domain of app "+shop) {
+		t.Fatalf("domains:add of another app's default domain: %v\n%s", err, out)
+	}
+	if out, err := d.cli(t, "domains", "-a", shop); err != nil || !strings.Contains(out, host) {
+		t.Fatalf("domains: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for code, _, _ := d.get(host, "/x"); code != 503; code, _, _ = d.get(host, "/x") {
+		if time.Now().After(deadline) {
+			t.Fatalf("router answers %d for %s, want 503 (the app has no backends)", code, host)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for deadline = time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		out, err = d.cli(t, "logs", "-a", shop, "--router", "-n", "5")
+		if err == nil && strings.Contains(out, " GET "+host+"/x 503 ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logs --router: %v\n%s", err, out)
+		}
+	}
+	_, metrics, err := getURL("http://" + d.apiAddr + "/metrics")
+	if err != nil || !strings.Contains(metrics, `wharf_router_requests_total{app="`+shop+`",class="5xx"}`) || !strings.Contains(metrics, "wharf_router_hosts ") {
+		t.Fatalf("/metrics: %v\n%s", err, metrics)
+	}
+	if out, err := d.cli(t, "domains:remove", "-a", shop, host); err != nil {
+		t.Fatalf("domains:remove: %v\n%s", err, out)
+	}
+	for deadline = time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if code, _, _ := d.get(host, "/"); code == 404 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s still routed after domains:remove", host)
+		}
+	}
+}

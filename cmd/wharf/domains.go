@@ -112,7 +112,7 @@ type routerEntry struct {
 func routerLogs(ctx context.Context, c *cli, app string, n int, asJSON bool) error {
 	q := ""
 	if n > 0 {
-		q = "?n=" + strconv.Itoa(n)
+		q = "?n=" + strconv.Itoa(min(n, web.MaxRouterLogs))
 	}
 	var entries []json.RawMessage
 	raw, err := c.api.get(ctx, "/apps/"+url.PathEscape(app)+"/router-logs"+q, &entries)

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"testing"
 )
@@ -37,16 +35,10 @@ func TestRouterLogs(t *testing.T) {
 	} {
 		h.fake.AddRouterLog("shop", json.RawMessage(e))
 	}
-	c, err := newClient(func(k string) string { return h.env[k] })
-	if err != nil {
-		t.Fatal(err)
+	out := h.ok("logs", "-a", "shop", "--router", "-n", "1")
+	if want := "2026-01-02T03:04:06Z shop POST shop.localhost/b 503 0.5ms 0B r2\n"; out != want {
+		t.Fatalf("logs --router -n 1 = %q, want %q", out, want)
 	}
-	var out bytes.Buffer
-	cl := &cli{api: c, stdout: &out}
-	if err := routerLogs(context.Background(), cl, "shop", 1, false); err != nil {
-		t.Fatal(err)
-	}
-	if got, want := out.String(), "2026-01-02T03:04:06Z shop POST shop.localhost/b 503 0.5ms 0B r2\n"; got != want {
-		t.Fatalf("routerLogs -n 1 = %q, want %q", got, want)
-	}
+	mustContain(t, h.ok("logs", "-a", "shop", "--router"), "GET shop.localhost/a 200 1.2ms 12B r1\n")
+	mustContain(t, h.fail("logs", "-a", "nope", "--router"), `app "nope" not found`)
 }

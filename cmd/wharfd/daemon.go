@@ -41,6 +41,7 @@ type Daemon struct {
 	git      *gitreceiver.Server
 	platform *platform
 	logs     *logs.Collector
+	obs      *routerObs // access log store and metrics (routerlogs.go, metrics.go)
 	ready    atomic.Bool
 }
 
@@ -110,7 +111,8 @@ func (d *Daemon) openDocker(ctx context.Context) error {
 // wire builds the components. installation labels this installation's
 // containers, so daemons sharing a Docker Engine never touch each other's.
 func (d *Daemon) wire(installation string) error {
-	d.router = router.New(router.Options{Logger: d.log, AccessLog: accessLogger(d.log)})
+	d.obs = newRouterObs(d.db, d.log, func() router.Stats { return d.router.Stats() })
+	d.router = router.New(router.Options{Logger: d.log, AccessLog: accessLogs(accessLogger(d.log), d.obs.record)})
 	d.platform = newPlatform(d.cfg, d.db, d.docker, d.router, d.log)
 	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log, Installation: installation})
 	d.platform.deployer = d.deployer
@@ -153,7 +155,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		return fmt.Errorf("loading routes: %w", err)
 	}
 	routerSrv := &http.Server{Handler: d.router, ReadHeaderTimeout: 30 * time.Second}
-	apiSrv := &http.Server{Handler: web.NewHandler(d.platform, d.log), ReadHeaderTimeout: 30 * time.Second}
+	apiSrv := &http.Server{Handler: d.obs.withMetrics(web.NewHandler(d.platform, d.log)), ReadHeaderTimeout: 30 * time.Second}
 	routerLn, err := net.Listen("tcp", d.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("router listen: %w", err)
@@ -174,6 +176,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return serveHTTP(apiSrv, apiLn) })
 	g.Go(func() error { return d.git.Serve(gctx, sshLn) })
 	g.Go(func() error { d.watchRoutes(gctx); return nil })
+	g.Go(func() error { d.obs.sink.run(gctx); return nil })
 	g.Go(func() error { d.logs.Run(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
@@ -219,6 +222,7 @@ func (d *Daemon) watchRoutes(ctx context.Context) {
 	changes := make(chan struct{}, 1)
 	go func() {
 		err := d.db.Listen(ctx, store.RoutesChannel, func(string) {
+			d.obs.metrics.notifiedAt(time.Now())
 			select {
 			case changes <- struct{}{}:
 			default:
@@ -228,7 +232,7 @@ func (d *Daemon) watchRoutes(ctx context.Context) {
 			d.log.Error("route notifications stopped", "err", err)
 		}
 	}()
-	d.router.Watch(ctx, d.platform, changes, 5*time.Second)
+	d.router.Watch(ctx, d.obs.metrics.source(d.platform), changes, 5*time.Second)
 }
 
 // Close releases what Open acquired. The private Postgres cluster is stopped;

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wharfhq/wharf/router"
+	"github.com/wharfhq/wharf/store"
 )
 
 // routerMetrics are the router's Prometheus metrics. Labels are bounded:
@@ -125,4 +127,30 @@ func (m *routerMetrics) source(src router.Source) router.Source {
 // handler serves /metrics.
 func (m *routerMetrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// routerObs is what the daemon adds to its router: the stored access log
+// and the metrics, served at /metrics next to the API.
+type routerObs struct {
+	sink    *routerLogSink
+	metrics *routerMetrics
+}
+
+func newRouterObs(db *store.DB, log *slog.Logger, stats func() router.Stats) *routerObs {
+	return &routerObs{sink: newRouterLogSink(db, log), metrics: newRouterMetrics(stats)}
+}
+
+// record is a router.Options.AccessLog.
+func (o *routerObs) record(e router.AccessEntry) {
+	o.sink.record(e)
+	o.metrics.observe(e)
+}
+
+// withMetrics serves GET /metrics (unauthenticated, like /healthz) and
+// everything else with h.
+func (o *routerObs) withMetrics(h http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", o.metrics.handler())
+	mux.Handle("/", h)
+	return mux
 }

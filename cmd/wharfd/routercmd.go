@@ -110,10 +110,10 @@ func openWithRetry(ctx context.Context, url string, log *slog.Logger) (*store.DB
 
 // runRouter serves until ctx ends.
 func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Logger) error {
-	sink := newRouterLogSink(db, log)
 	var r *router.Router
-	metrics := newRouterMetrics(func() router.Stats { return r.Stats() })
-	r = router.New(router.Options{Logger: log, AccessLog: accessLogs(sink.record, metrics.observe)})
+	obs := newRouterObs(db, log, func() router.Stats { return r.Stats() })
+	metrics := obs.metrics
+	r = router.New(router.Options{Logger: log, AccessLog: obs.record})
 	defer r.CloseIdleConnections()
 	src := metrics.source(router.SourceFunc(func(ctx context.Context) ([]router.Route, error) {
 		return loadRoutes(ctx, db, cfg.Domain)
@@ -131,13 +131,11 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 			ln.Close()
 			return fmt.Errorf("metrics listen: %w", err)
 		}
-		mux := http.NewServeMux()
-		mux.Handle("GET /metrics", metrics.handler())
-		servers = append(servers, &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second})
+		servers = append(servers, &http.Server{Handler: obs.withMetrics(http.NotFoundHandler()), ReadHeaderTimeout: 30 * time.Second})
 		g.Go(func() error { return serveHTTP(servers[1], mln) })
 	}
 	g.Go(func() error { watchStore(gctx, db, r, src, metrics, cfg.Resync, log); return nil })
-	g.Go(func() error { sink.run(gctx); return nil })
+	g.Go(func() error { obs.sink.run(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
 		return shutdownServers(servers)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/docker/docker/api/types/container"
 	"github.com/wharfhq/wharf"
 )
 
@@ -31,11 +30,11 @@ func TestAdoptKeepsStartsAndRemoves(t *testing.T) {
 
 	// kept runs v1, and a deploy of v2 died after starting its container.
 	v1 := deployV1(t, e, kept)
-	w, err := e.d.workload(ctx, Spec{App: kept, Release: 2, Image: "wharf/" + kept + ":v1"})
+	ws, err := e.d.plan(ctx, Spec{App: kept, Release: 2, Image: "wharf/" + kept + ":v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	orphan, _, err := e.d.eng.Run(ctx, w)
+	orphan, _, err := e.d.eng.Run(ctx, ws[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -105,18 +104,23 @@ func TestCancelledDeployThenAdoptLeavesTheCurrentRelease(t *testing.T) {
 	mustGet(t, e.store.only(t, app).Addr, "v1")
 }
 
-func TestAdoptRestoresTheRestartPolicy(t *testing.T) {
+func TestAdoptKeepsAProcessNeverRouted(t *testing.T) {
 	e := newEnv(t, Options{})
 	ctx := context.Background()
-	app := e.appName(t, "policy")
+	app := e.appName(t, "unrouted")
 	e.d.eng = scopedEngine{e.d.eng, []string{app}}
 	img := e.build(t, "wharf/"+app+":v1", webApp)
-	// Killed between the health check and Keep: running, no restart policy.
-	w, err := e.d.workload(ctx, Spec{App: app, Release: 1, Image: img})
+	// The daemon died between the health check and the switch: running,
+	// not in the store.
+	ws, err := e.d.plan(ctx, Spec{App: app, Release: 1, Image: img})
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, _, err := e.d.eng.Run(ctx, w)
+	id, _, err := e.d.eng.Run(ctx, ws[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := e.cli.ContainerInspect(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,15 +128,15 @@ func TestAdoptRestoresTheRestartPolicy(t *testing.T) {
 	if err := e.d.Adopt(ctx, map[string]Spec{app: {App: app, Release: 1, Image: img}}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := e.cli.ContainerInspect(ctx, id)
+	after, err := e.cli.ContainerInspect(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.HostConfig.RestartPolicy.Name != container.RestartPolicyUnlessStopped {
-		t.Errorf("restart policy after adopt = %q", c.HostConfig.RestartPolicy.Name)
+	if after.State.StartedAt != before.State.StartedAt {
+		t.Errorf("the running container was restarted")
 	}
-	if p := e.store.only(t, app); p.ContainerID != id {
-		t.Errorf("recorded %+v, want container %s", p, id)
+	if p := e.store.only(t, app); p.ContainerID != id || p.State != "running" {
+		t.Errorf("recorded %+v, want container %s running", p, id)
 	}
 }
 

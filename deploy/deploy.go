@@ -1,16 +1,23 @@
 // Package deploy owns the step from a release to running containers: it
-// starts a release's web process on the local Docker Engine, waits until it
-// answers, switches the route to it, then drains and stops the release it
-// replaces. It also adopts the containers it finds when the daemon starts,
-// lists live processes and destroys an app's containers and images.
+// runs a release's formation (web and other process types, each instance a
+// confined container) on the local Docker Engine, runs the release phase
+// first, waits until the new web processes answer their health check,
+// switches the routes to them, then drains and stops what they replace.
+// Scale and Restart converge the same way with no failed request. A
+// reconcile loop keeps the engine matching the desired state: it restarts
+// crashed processes with exponential backoff (reporting those that keep
+// crashing), replaces removed ones and removes orphans. It also adopts the
+// containers it finds when the daemon starts, lists live processes,
+// collects old images and destroys an app's containers and images.
 //
 // Everything it starts carries Wharf's labels, so the engine itself is the
-// record of what runs; the ProcessStore is told only what is routed.
+// record of what runs; the ProcessStore holds the processes of each app's
+// current release with their state, and the router sends traffic to the
+// running web ones.
 package deploy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -41,8 +48,22 @@ type Options struct {
 	HealthTimeout time.Duration // default 60s
 	DrainDelay    time.Duration // default 1s: after the route switch, before old containers get SIGTERM
 	StopGrace     time.Duration // default 10s from SIGTERM to SIGKILL
-	Memory        int64         // bytes; default 512 MiB
+	Memory        int64         // bytes, per process; default 512 MiB
 	PidsLimit     int64         // default 512
+	Settle        time.Duration // default 1.5s: how long a non-web process must keep running to count as started
+	// ReleaseTimeout bounds the release phase; default 15 minutes.
+	ReleaseTimeout time.Duration
+	// BackoffBase and BackoffMax bound the delay before a crashed process
+	// is restarted: BackoffBase doubled per consecutive crash, at most
+	// BackoffMax (defaults 1s and 60s). A process that stays up ResetAfter
+	// (default 30s) starts again from BackoffBase.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	ResetAfter  time.Duration
+	// CrashLimit crashes within CrashWindow mark a process crashed in
+	// ps (defaults 5 and 5 minutes); it is still retried every BackoffMax.
+	CrashLimit  int
+	CrashWindow time.Duration
 	// Installation labels every container this Deployer makes; Adopt,
 	// Processes and Destroy then see only those, so several installations
 	// (or test runs) can share one Docker Engine. "" sees every Wharf container.
@@ -68,15 +89,41 @@ func (o *Options) setDefaults() {
 	if o.PidsLimit <= 0 {
 		o.PidsLimit = 512
 	}
+	o.setHealingDefaults()
+}
+
+func (o *Options) setHealingDefaults() {
+	if o.Settle <= 0 {
+		o.Settle = 1500 * time.Millisecond
+	}
+	if o.ReleaseTimeout <= 0 {
+		o.ReleaseTimeout = 15 * time.Minute
+	}
+	if o.BackoffBase <= 0 {
+		o.BackoffBase = time.Second
+	}
+	if o.BackoffMax <= 0 {
+		o.BackoffMax = time.Minute
+	}
+	if o.ResetAfter <= 0 {
+		o.ResetAfter = 30 * time.Second
+	}
+	if o.CrashLimit <= 0 {
+		o.CrashLimit = 5
+	}
+	if o.CrashWindow <= 0 {
+		o.CrashWindow = 5 * time.Minute
+	}
 }
 
 // Deployer runs releases. It is safe for concurrent use; work on one app is
 // serialised.
 type Deployer struct {
-	o     Options
-	eng   engine
-	log   *slog.Logger
-	locks appLocks
+	o      Options
+	eng    engine
+	log    *slog.Logger
+	locks  appLocks
+	book   book
 }
 
 // New returns a Deployer that runs containers on o.Docker.
@@ -137,11 +184,12 @@ const DefaultPort = 5000
 // logLines is how much of a failed container's output an error quotes.
 const logLines = 20
 
-// Deploy starts release s.Release, waits until it answers on its port,
-// routes the app to it and stops the app's other containers, writing
-// progress lines to out. When the new container fails to start or answer,
-// Deploy removes it, leaves the running release and the store untouched and
-// returns an EINVALID *wharf.Error quoting the container's last log lines.
+// Deploy runs release s: the release phase first when s has one, then every
+// process of its formation in new containers, ready (web ones answering
+// their health check), routed, and the app's other containers drained and
+// stopped; progress lines go to out. When anything fails, everything new
+// is removed, the running release and the store stay untouched, and the
+// error is EINVALID, quoting the failing container's last log lines.
 func (d *Deployer) Deploy(ctx context.Context, s Spec, out io.Writer) error {
 	if out == nil {
 		out = io.Discard
@@ -154,87 +202,14 @@ func (d *Deployer) Deploy(ctx context.Context, s Spec, out io.Writer) error {
 		return wharf.Errorf(wharf.EINVALID, "deploy of %s v%d cancelled while waiting for another deploy: %v", s.App, s.Release, err)
 	}
 	defer unlock()
-	return d.deploy(ctx, s, out)
-}
-
-// deploy does Deploy's work; the caller holds the app's lock.
-func (d *Deployer) deploy(ctx context.Context, s Spec, out io.Writer) error {
-	w, err := d.workload(ctx, s)
-	if err != nil {
+	if err := d.releasePhase(ctx, s, out); err != nil {
 		return err
 	}
-	prev, err := d.o.Store.ListProcesses(ctx, s.App)
-	if err != nil {
-		return fmt.Errorf("reading processes of %s: %w", s.App, err)
-	}
-	aside, err := d.moveAside(ctx, w)
-	if err != nil {
-		return err
-	}
-	p, err := d.start(ctx, w, out)
-	if err == nil {
-		err = d.switchTo(ctx, p, prev, out)
-		if err != nil {
-			d.remove(ctx, p.ContainerID)
-		}
-	}
-	if err != nil {
-		d.putBack(ctx, aside, w.name())
-		return err
-	}
-	d.retire(ctx, p, out)
-	return nil
-}
-
-// switchTo records p as the app's only process and makes the router reload.
-// When the reload fails it puts the previous rows back.
-func (d *Deployer) switchTo(ctx context.Context, p wharf.Process, prev []wharf.Process, out io.Writer) error {
-	if err := d.o.Store.SetProcesses(ctx, p.App, []wharf.Process{p}); err != nil {
-		return fmt.Errorf("recording processes of %s: %w", p.App, err)
-	}
-	if d.o.Routes != nil {
-		if err := d.o.Routes.SyncRoutes(ctx); err != nil {
-			err = fmt.Errorf("switching routes of %s to v%d: %w", p.App, p.Release, err)
-			if rerr := d.o.Store.SetProcesses(context.WithoutCancel(ctx), p.App, prev); rerr != nil {
-				err = errors.Join(err, fmt.Errorf("restoring processes of %s: %w", p.App, rerr))
-			}
-			return err
-		}
-	}
-	fmt.Fprintf(out, "Routing to v%d\n", p.Release)
-	return nil
-}
-
-// retire waits DrainDelay so requests in flight to the old containers can
-// finish, then stops and removes every container of the app but keep. The
-// route has switched by now, so it finishes even when ctx ends; what it
-// cannot remove, the next Adopt will.
-func (d *Deployer) retire(ctx context.Context, keep wharf.Process, out io.Writer) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.o.DrainDelay+d.o.StopGrace+time.Minute)
-	defer cancel()
-	old, err := d.eng.List(ctx, keep.App)
-	if err != nil {
-		d.warn(out, "could not list the old containers of %s: %v", keep.App, err)
-		return
-	}
-	drained := false
-	for _, in := range old {
-		if in.ContainerID == keep.ContainerID {
-			continue
-		}
-		if !drained {
-			time.Sleep(d.o.DrainDelay)
-			drained = true
-		}
-		fmt.Fprintf(out, "Stopping %s.%d of v%d\n", in.Type, in.Instance, in.Release)
-		if err := d.eng.Remove(ctx, in.ContainerID, d.o.StopGrace); err != nil {
-			d.warn(out, "could not remove %s: %v", in.ContainerName, err)
-		}
-	}
+	return d.converge(ctx, "deploy", s, func(instance) bool { return true }, out)
 }
 
 // remove force-removes a container, even when ctx has ended, and logs a
-// failure: the next Adopt removes what is left.
+// failure: the next reconcile round removes what is left.
 func (d *Deployer) remove(ctx context.Context, id string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()

@@ -26,7 +26,7 @@ func TestDeployServesAndConfinesTheContainer(t *testing.T) {
 
 	out := e.deploy(t, Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "hello v1"}})
 
-	for _, want := range []string{"Starting web.1 of v1", "Waiting for web.1 to answer on port 5000", "Healthy after", "Routing to v1"} {
+	for _, want := range []string{"Starting web.1 of v1", "Waiting for web.1 to answer on port 5000", "web.1 healthy after", "Routing to v1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -79,7 +79,8 @@ func checkContainer(t *testing.T, c container.InspectResponse, app string, port 
 	if h.Privileged || len(h.Binds) > 0 || len(c.Mounts) > 0 {
 		t.Errorf("privileged %v, binds %v, mounts %v", h.Privileged, h.Binds, c.Mounts)
 	}
-	if h.RestartPolicy.Name != container.RestartPolicyUnlessStopped {
+	// Wharf's reconcile loop restarts crashed processes, not the engine.
+	if h.RestartPolicy.Name != container.RestartPolicyDisabled {
 		t.Errorf("restart policy = %q", h.RestartPolicy.Name)
 	}
 	if h.LogConfig.Type != "json-file" || h.LogConfig.Config["max-size"] != "10m" || h.LogConfig.Config["max-file"] != "3" {
@@ -255,7 +256,7 @@ func TestDeployOfAnAppThatNeverListensFails(t *testing.T) {
 	took, err := failDeploy(t, e, Spec{App: app, Release: 2, Image: img}, v1)
 
 	msg := err.Error()
-	if !strings.Contains(msg, "did not answer on port 5000 within 2s") || !strings.Contains(msg, "booting v2 on 5000") {
+	if !strings.Contains(msg, "did not answer GET / on port 5000 within 2s") || !strings.Contains(msg, "booting v2 on 5000") {
 		t.Errorf("error does not say why nor quote the output:\n%s", msg)
 	}
 	if took > 10*time.Second {

@@ -13,7 +13,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
-	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/mount"
 	"github.com/docker/docker/client"
 	"github.com/docker/docker/pkg/stdcopy"
 	"github.com/docker/go-connections/nat"
@@ -55,6 +55,9 @@ func (e dockerEngine) Run(ctx context.Context, w workload) (string, <-chan int, 
 	if e.installation != "" {
 		cfg.Labels[wharf.LabelInstallation] = e.installation
 	}
+	if w.Memory > 0 {
+		host.MemorySwap = w.Memory // no swap beyond the limit, so an OOM shows
+	}
 	created, err := e.cli.ContainerCreate(ctx, cfg, host, nil, nil, w.name())
 	if err != nil {
 		return "", nil, fmt.Errorf("creating container %s: %w", w.name(), err)
@@ -83,11 +86,9 @@ func (e dockerEngine) wait(ctx context.Context, id string) <-chan int {
 }
 
 func containerConfig(w workload) (*container.Config, *container.HostConfig) {
-	port := nat.Port(strconv.Itoa(w.Port) + "/tcp")
 	cfg := &container.Config{
-		Image:        w.Image,
-		Env:          w.Env,
-		ExposedPorts: nat.PortSet{port: {}},
+		Image: w.Image,
+		Env:   w.Env,
 		Labels: map[string]string{
 			wharf.LabelManaged:  "true",
 			wharf.LabelApp:      w.App,
@@ -96,27 +97,70 @@ func containerConfig(w workload) (*container.Config, *container.HostConfig) {
 			wharf.LabelInstance: strconv.Itoa(w.Instance),
 		},
 	}
+	if w.Command != "" {
+		cfg.Entrypoint = []string{"sh", "-c", w.Command}
+	}
 	init := true
 	pids := w.PidsLimit
 	host := &container.HostConfig{
-		PortBindings:  nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: ""}}},
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		LogConfig:     container.LogConfig{Type: "json-file", Config: map[string]string{"max-size": "10m", "max-file": "3"}},
 		Init:          &init,
 		SecurityOpt:   []string{"no-new-privileges:true"},
 		CapDrop:       []string{"ALL"},
 		CapAdd:        capabilities,
-		Resources:     container.Resources{Memory: w.Memory, PidsLimit: &pids},
+		Resources:     container.Resources{Memory: w.Memory, NanoCPUs: w.NanoCPUs, PidsLimit: &pids},
+	}
+	if w.Port > 0 {
+		port := nat.Port(strconv.Itoa(w.Port) + "/tcp")
+		cfg.ExposedPorts = nat.PortSet{port: {}}
+		host.PortBindings = nat.PortMap{port: {{HostIP: "127.0.0.1", HostPort: ""}}}
+	}
+	for _, v := range w.Volumes {
+		host.Mounts = append(host.Mounts, mount.Mount{Type: mount.TypeVolume, Source: v.Name, Target: v.Path})
 	}
 	return cfg, host
 }
 
-func (e dockerEngine) Keep(ctx context.Context, id string) error {
-	upd := container.UpdateConfig{RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyUnlessStopped}}
-	if _, err := e.cli.ContainerUpdate(ctx, id, upd); err != nil {
-		return fmt.Errorf("setting the restart policy of container %s: %w", id, err)
+func (e dockerEngine) Start(ctx context.Context, id string) (<-chan int, error) {
+	exited := e.wait(ctx, id)
+	if err := e.cli.ContainerStart(ctx, id, container.StartOptions{}); err != nil {
+		return nil, fmt.Errorf("starting container %s: %w", id, err)
+	}
+	return exited, nil
+}
+
+func (e dockerEngine) Stop(ctx context.Context, id string) error {
+	zero := 0
+	if err := e.cli.ContainerStop(ctx, id, container.StopOptions{Timeout: &zero}); err != nil {
+		return fmt.Errorf("stopping container %s: %w", id, err)
 	}
 	return nil
+}
+
+func (e dockerEngine) RunOnce(ctx context.Context, w workload, lines int) (int, string, error) {
+	if err := e.Remove(ctx, w.name(), 0); err != nil {
+		return 0, "", err
+	}
+	id, exited, err := e.Run(ctx, w)
+	if id != "" {
+		defer func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			_ = e.Remove(rctx, id, 0)
+		}()
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	select {
+	case code := <-exited:
+		out, err := e.Logs(ctx, id, lines)
+		return code, out, err
+	case <-ctx.Done():
+		out, _ := e.Logs(context.WithoutCancel(ctx), id, lines)
+		return 0, out, fmt.Errorf("waiting for %s: %w", w.name(), ctx.Err())
+	}
 }
 
 func (e dockerEngine) Inspect(ctx context.Context, id string) (instance, error) {
@@ -148,8 +192,10 @@ func instanceOf(c container.InspectResponse) instance {
 		}
 	}
 	if s := c.State; s != nil {
-		in.Running = s.Running
+		in.Running = s.Running || s.Restarting
 		in.ExitCode = s.ExitCode
+		in.OOMKilled = s.OOMKilled
+		in.FinishedAt, _ = time.Parse(time.RFC3339Nano, s.FinishedAt)
 		in.State = string(s.Status)
 		if s.Status == container.StateExited || s.Status == container.StateDead {
 			in.State = fmt.Sprintf("%s (%d)", s.Status, s.ExitCode)
@@ -221,23 +267,3 @@ func (e dockerEngine) Logs(ctx context.Context, id string, n int) (string, error
 	return buf.String(), nil
 }
 
-func (e dockerEngine) RemoveImages(ctx context.Context, app string) error {
-	repo := "wharf/" + app
-	imgs, err := e.cli.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", repo))})
-	if err != nil {
-		return fmt.Errorf("listing images of %s: %w", app, err)
-	}
-	var errs []error
-	for _, img := range imgs {
-		for _, tag := range img.RepoTags {
-			if !strings.HasPrefix(tag, repo+":") {
-				continue
-			}
-			_, err := e.cli.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true})
-			if err != nil && !cerrdefs.IsNotFound(err) {
-				errs = append(errs, fmt.Errorf("removing image %s: %w", tag, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
-}

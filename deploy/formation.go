@@ -2,44 +2,76 @@ package deploy
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
-	"time"
 
 	"github.com/wharfhq/wharf"
 )
 
-// The methods below are the contract for releases, scaling and
-// self-healing; their bodies are being written now and until then answer
-// with an error instead of pretending.
-
 // Scale converges the running release of s.App to s.Processes: it starts
 // missing instances (web ones health-checked, then routed) and retires
-// extras (unrouted, drained, then stopped), with no failed request.
+// extras (unrouted, drained, then stopped), with no failed request. Running
+// instances in the formation are left alone.
 func (d *Deployer) Scale(ctx context.Context, s Spec, out io.Writer) error {
-	return wharf.Errorf(wharf.EUNAVAILABLE, "scaling is not available yet")
+	return d.locked(ctx, "scale", s, out, func(instance) bool { return false })
 }
 
 // Restart replaces every process of s (only those of processType when it is
-// not "") with fresh containers of the same release, with zero downtime.
+// not "") with fresh containers of the same release, with zero downtime:
+// the new ones start and become ready, the routes switch, the old ones are
+// drained and stopped.
 func (d *Deployer) Restart(ctx context.Context, s Spec, processType string, out io.Writer) error {
-	return wharf.Errorf(wharf.EUNAVAILABLE, "restarting is not available yet")
+	if _, ok := s.formation()[processType]; processType != "" && !ok {
+		return wharf.Errorf(wharf.EINVALID, "%s has no process type %q", s.App, processType)
+	}
+	return d.locked(ctx, "restart", s, out, func(in instance) bool {
+		return processType == "" || in.Type == processType
+	})
 }
 
-// Reconcile keeps the engine matching desired (app → current spec) until ctx
-// ends: on engine events and every interval it restarts crashed processes
-// with exponential backoff (marking them crashed after repeated failures),
-// starts missing ones and removes containers of no current release.
-func (d *Deployer) Reconcile(ctx context.Context, desired func(context.Context) (map[string]Spec, error), every time.Duration) {
-	<-ctx.Done()
+// locked validates s and converges to it under the app's lock.
+func (d *Deployer) locked(ctx context.Context, op string, s Spec, out io.Writer, replace func(instance) bool) error {
+	if out == nil {
+		out = io.Discard
+	}
+	if err := s.validate(); err != nil {
+		return err
+	}
+	unlock, err := d.locks.lock(ctx, s.App)
+	if err != nil {
+		return wharf.Errorf(wharf.EINVALID, "%s of %s cancelled while waiting for another operation: %v", op, s.App, err)
+	}
+	defer unlock()
+	return d.converge(ctx, op, s, replace, out)
 }
 
 // CollectGarbage removes the app's images (wharf/<app>:*) other than keep
-// and the dangling layers builds left behind.
+// (full references, e.g. wharf/app:v3) and those a container uses, then the
+// app's dangling images that builds left behind.
 func (d *Deployer) CollectGarbage(ctx context.Context, app string, keep []string) error {
+	if err := wharf.ValidateAppName(app); err != nil {
+		return err
+	}
+	if err := d.eng.RemoveImages(ctx, app, keep, false); err != nil {
+		return fmt.Errorf("collecting images of %s: %w", app, err)
+	}
 	return nil
 }
 
-// RemoveVolumes deletes the app's named volumes.
+// RemoveVolumes deletes the app's named volumes. A volume still mounted by
+// a container is an error.
 func (d *Deployer) RemoveVolumes(ctx context.Context, app string, names []string) error {
-	return wharf.Errorf(wharf.EUNAVAILABLE, "volumes are not available yet")
+	if err := wharf.ValidateAppName(app); err != nil {
+		return err
+	}
+	var errs []error
+	for _, n := range names {
+		if !volumeNameRE.MatchString(n) {
+			errs = append(errs, wharf.Errorf(wharf.EINVALID, "invalid volume name %q", n))
+			continue
+		}
+		errs = append(errs, d.eng.RemoveVolume(ctx, app, n))
+	}
+	return errors.Join(errs...)
 }

@@ -11,7 +11,11 @@ import (
 )
 
 // Processes returns the app's containers as the engine reports them now,
-// running or not, ordered by release, type and instance.
+// running or not, ordered by release, type and instance: State is
+// "running", "starting" (being restarted), "crashed" (CrashLimit crashes
+// within CrashWindow) or the engine's, e.g. "exited (1)"; Restarts counts
+// the restarts by the reconcile loop; a process not running carries its
+// last exit code, OOM kill and log lines.
 func (d *Deployer) Processes(ctx context.Context, app string) ([]wharf.Process, error) {
 	if err := wharf.ValidateAppName(app); err != nil {
 		return nil, err
@@ -22,6 +26,7 @@ func (d *Deployer) Processes(ctx context.Context, app string) ([]wharf.Process, 
 	}
 	ps := make([]wharf.Process, 0, len(list))
 	for _, in := range list {
+		d.describe(&in.Process, in.Running)
 		ps = append(ps, in.Process)
 	}
 	slices.SortFunc(ps, compareProcesses)
@@ -52,7 +57,8 @@ func (d *Deployer) Destroy(ctx context.Context, app string) error {
 	for _, in := range list {
 		errs = append(errs, d.eng.Remove(ctx, in.ContainerID, d.o.StopGrace))
 	}
-	errs = append(errs, d.eng.RemoveImages(ctx, app))
+	errs = append(errs, d.eng.RemoveImages(ctx, app, nil, true))
+	d.forget(app)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("destroying %s: %w", app, err)
 	}

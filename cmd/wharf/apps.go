@@ -127,6 +127,7 @@ func appsDestroy(ctx context.Context, c *cli, args []string) error {
 	fs := flagSet("apps:destroy")
 	name := fs.String("a", "", "app name")
 	confirm := fs.String("confirm", "", "the app name again, to confirm")
+	volumes := fs.Bool("volumes", false, "also delete the app's named volumes and their data")
 	if _, err := parse(c, fs, args, 0, 0); err != nil {
 		return err
 	}
@@ -141,9 +142,13 @@ func appsDestroy(ctx context.Context, c *cli, args []string) error {
 		}
 		return fmt.Errorf("%s would destroy %s, its releases and containers; to go ahead, run: wharf apps:destroy -a %s --confirm %s", what, app, app, app)
 	}
+	vols, err := destroyVolumes(ctx, c, app, *volumes)
+	if err != nil {
+		return err
+	}
 	if _, err := c.api.do(ctx, http.MethodDelete, "/apps/"+url.PathEscape(app), nil); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(c.stdout, "Destroyed app %s.\n", app)
+	_, err = fmt.Fprintf(c.stdout, "Destroyed app %s.\n%s", app, vols)
 	return err
 }

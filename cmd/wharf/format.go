@@ -14,17 +14,17 @@ func table(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
-// processTable prints processes as PROCESS STATE RELEASE UPTIME CONTAINER,
+// processTable prints processes as PROCESS STATE RELEASE UPTIME RESTARTS CONTAINER,
 // each line prefixed by indent.
 func processTable(w io.Writer, now time.Time, indent string, ps []wharf.Process) error {
 	tw := table(w)
-	fmt.Fprintf(tw, "%sPROCESS\tSTATE\tRELEASE\tUPTIME\tCONTAINER\n", indent)
+	fmt.Fprintf(tw, "%sPROCESS\tSTATE\tRELEASE\tUPTIME\tRESTARTS\tCONTAINER\n", indent)
 	for _, p := range ps {
 		up := "-"
 		if p.State == "running" {
 			up = uptime(now, p.StartedAt)
 		}
-		fmt.Fprintf(tw, "%s%s.%d\t%s\t%s\t%s\t%s\n", indent, p.Type, p.Instance, p.State, version(p.Release), up, p.ContainerName)
+		fmt.Fprintf(tw, "%s%s.%d\t%s\t%s\t%s\t%d\t%s\n", indent, p.Type, p.Instance, p.State, version(p.Release), up, p.Restarts, p.ContainerName)
 	}
 	return tw.Flush()
 }

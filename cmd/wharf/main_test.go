@@ -182,20 +182,23 @@ func TestPs(t *testing.T) {
 	now := time.Now()
 	h.fake.Deploy("hello", wharf.Release{Version: 7, Status: wharf.ReleaseDeployed}, []wharf.Process{
 		{Type: "web", Instance: 1, Release: 7, State: "running", ContainerName: "wharf-hello-web-1", StartedAt: now.Add(-90 * time.Minute)},
-		{Type: "worker", Instance: 12, Release: 7, State: "exited", ContainerName: "wharf-hello-worker-12", StartedAt: now.Add(-time.Hour)},
+		{Type: "worker", Instance: 12, Release: 7, State: "exited", ContainerName: "wharf-hello-worker-12", StartedAt: now.Add(-time.Hour),
+			Restarts: 3, ExitCode: 137, OOMKilled: true, LastLog: "allocating\nkilled"},
 	})
-	lines := strings.Split(strings.TrimSpace(h.ok("ps", "-a", "hello")), "\n")
+	out := h.ok("ps", "-a", "hello")
+	mustContain(t, out, "worker.12 exited with code 137 (out of memory); last log lines:\n  allocating\n  killed")
+	lines := strings.Split(strings.TrimSpace(strings.Split(out, "\n\n")[0]), "\n")
 	if len(lines) != 3 {
 		t.Fatalf("ps: want a header and 2 rows:\n%s", strings.Join(lines, "\n"))
 	}
 	assertAligned(t, lines)
-	if f := strings.Fields(lines[0]); strings.Join(f, " ") != "PROCESS STATE RELEASE UPTIME CONTAINER" {
+	if f := strings.Fields(lines[0]); strings.Join(f, " ") != "PROCESS STATE RELEASE UPTIME RESTARTS CONTAINER" {
 		t.Errorf("ps header = %q", lines[0])
 	}
-	if f := strings.Join(strings.Fields(lines[1]), " "); f != "web.1 running v7 1h30m wharf-hello-web-1" {
+	if f := strings.Join(strings.Fields(lines[1]), " "); f != "web.1 running v7 1h30m 0 wharf-hello-web-1" {
 		t.Errorf("ps row = %q", f)
 	}
-	if f := strings.Join(strings.Fields(lines[2]), " "); f != "worker.12 exited v7 - wharf-hello-worker-12" {
+	if f := strings.Join(strings.Fields(lines[2]), " "); f != "worker.12 exited v7 - 3 wharf-hello-worker-12" {
 		t.Errorf("ps row = %q", f)
 	}
 	raw := h.ok("ps", "-a", "hello", "--json")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/wharfhq/wharf"
 )
@@ -32,5 +33,27 @@ func ps(ctx context.Context, c *cli, args []string) error {
 		_, err := fmt.Fprintf(c.stdout, "%s has no processes. Deploy it with: git push wharf main\n", app)
 		return err
 	}
-	return processTable(c.stdout, c.now(), "", procs)
+	if err := processTable(c.stdout, c.now(), "", procs); err != nil {
+		return err
+	}
+	return crashes(c, procs)
+}
+
+// crashes explains processes that stopped: exit code, OOM and last lines.
+func crashes(c *cli, procs []wharf.Process) error {
+	for _, p := range procs {
+		if p.State == "running" || (p.ExitCode == 0 && !p.OOMKilled && p.LastLog == "") {
+			continue
+		}
+		why := fmt.Sprintf("code %d", p.ExitCode)
+		if p.OOMKilled {
+			why += " (out of memory)"
+		}
+		fmt.Fprintf(c.stdout, "\n%s.%d %s with %s", p.Type, p.Instance, p.State, why)
+		if log := strings.TrimRight(p.LastLog, "\n"); log != "" {
+			fmt.Fprintf(c.stdout, "; last log lines:\n  %s", strings.ReplaceAll(log, "\n", "\n  "))
+		}
+		fmt.Fprintln(c.stdout)
+	}
+	return nil
 }

@@ -22,5 +22,9 @@ test: build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 45m ./...
 
+# Wharf's router against nginx and the bare backend (needs wrk and nginx: WHARF_BENCH_DEPS=1 make deps).
+bench-router:
+	@bash scripts/bench-router.sh
+
 clean:
 	rm -rf bin

@@ -16,6 +16,11 @@ pg_bin || need+=(postgresql)
 have file || need+=(file)
 have docker || need+=(docker.io)
 have make || need+=(make)
+# Optional group, only for `make bench-router` (not for `make test`): WHARF_BENCH_DEPS=1.
+if [ "${WHARF_BENCH_DEPS:-}" = 1 ]; then
+  have wrk || need+=(wrk)
+  have nginx || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+fi
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

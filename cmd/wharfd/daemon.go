@@ -176,6 +176,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { return serveHTTP(apiSrv, apiLn) })
 	g.Go(func() error { return d.git.Serve(gctx, sshLn) })
 	g.Go(func() error { d.watchRoutes(gctx); return nil })
+	// Self-healing: keep every app's current release running as its
+	// formation says (crashed, removed and orphaned containers).
+	g.Go(func() error { d.deployer.Reconcile(gctx, d.platform.desired, 5*time.Second); return nil })
 	g.Go(func() error { d.obs.sink.run(gctx); return nil })
 	g.Go(func() error { d.logs.Run(gctx); return nil })
 	g.Go(func() error {

@@ -18,6 +18,8 @@ type ActivityService interface {
 	Logs(ctx context.Context, app string, q LogQuery) ([]LogLine, error)
 	// Activity returns up to limit events, newest first, of app or of all apps ("").
 	Activity(ctx context.Context, app string, limit int) ([]Event, error)
+	// RecentBuilds returns the app's newest limit builds with their output.
+	RecentBuilds(ctx context.Context, app string, limit int) ([]wharf.Build, error)
 
 	// User returns a user with its role and granted apps; ENOTFOUND when none.
 	User(ctx context.Context, name string) (User, error)

@@ -10,8 +10,9 @@ import (
 
 // server holds what every handler needs; handlers are its methods.
 type server struct {
-	svc Service
-	log *slog.Logger
+	svc  Service
+	log  *slog.Logger
+	dash *dashboard // the HTML pages (dashboard.go)
 }
 
 // NewHandler returns the daemon's HTTP handler: GET /healthz without
@@ -27,6 +28,7 @@ func NewHandler(svc Service, log *slog.Logger) http.Handler {
 	r.Use(s.logRequests, s.recoverPanics)
 	r.Get("/healthz", s.healthz)
 	r.Route("/api/v1", s.apiRoutes)
+	s.dashboardRoutes(r)
 	return r
 }
 

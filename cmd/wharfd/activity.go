@@ -46,6 +46,15 @@ func (p *platform) Activity(ctx context.Context, app string, limit int) ([]web.E
 	return out, nil
 }
 
+// RecentBuilds returns the newest builds of app, with their output.
+func (p *platform) RecentBuilds(ctx context.Context, app string, limit int) ([]wharf.Build, error) {
+	builds, err := p.db.ListBuilds(ctx, app)
+	if len(builds) > limit {
+		builds = builds[:limit]
+	}
+	return builds, err
+}
+
 func (p *platform) User(ctx context.Context, name string) (web.User, error) {
 	u, err := p.db.GetUser(ctx, name)
 	return web.User{Name: u.Name, Role: u.Role, Apps: u.Apps}, err

@@ -86,6 +86,16 @@ func (f *Fake) Activity(_ context.Context, app string, limit int) ([]web.Event, 
 	return out, nil
 }
 
+// RecentBuilds implements web.Service: the fake has no builds.
+func (f *Fake) RecentBuilds(_ context.Context, app string, _ int) ([]wharf.Build, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return nil, wharf.Errorf(wharf.ENOTFOUND, "app %q not found", app)
+	}
+	return nil, nil
+}
+
 // User implements web.Service.
 func (f *Fake) User(_ context.Context, name string) (web.User, error) {
 	f.mu.Lock()

@@ -156,6 +156,7 @@ type load struct {
 	done       chan struct{}
 	wg         sync.WaitGroup
 	ok, failed atomic.Int64
+	n          atomic.Int64
 	sawV2      atomic.Bool
 	mu         sync.Mutex
 	firstErr   error
@@ -182,12 +183,14 @@ func startLoad(store *memStore, app string, n int) *load {
 
 func (l *load) request(store *memStore, app string) error {
 	ps, _ := store.ListProcesses(context.Background(), app)
-	if len(ps) != 1 {
-		return fmt.Errorf("store holds %d processes", len(ps))
+	ps = slices.DeleteFunc(ps, func(p wharf.Process) bool { return p.Type != "web" || p.State != "running" })
+	if len(ps) == 0 {
+		return fmt.Errorf("%s: store holds no running web process", time.Now().Format("15:04:05.000"))
 	}
-	body, err := get(ps[0].Addr)
+	p := ps[int(l.n.Add(1))%len(ps)]
+	body, err := get(p.Addr)
 	if err != nil {
-		err = fmt.Errorf("%s at %s (v%d): %w", time.Now().Format("15:04:05.000"), ps[0].Addr, ps[0].Release, err)
+		err = fmt.Errorf("%s at %s (%s.%d v%d): %w", time.Now().Format("15:04:05.000"), p.Addr, p.Type, p.Instance, p.Release, err)
 	}
 	if err == nil && strings.TrimSpace(body) == "v2" {
 		l.sawV2.Store(true)

@@ -19,6 +19,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/api/types/image"
+	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/client"
 	"github.com/wharfhq/wharf"
 	"github.com/wharfhq/wharf/internal/testenv"
@@ -121,6 +122,27 @@ func (e *env) cleanup(t *testing.T, app string) {
 			_, _ = e.cli.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true})
 		}
 	}
+	vols, _ := e.cli.VolumeList(ctx, volume.ListOptions{Filters: f})
+	for _, v := range vols.Volumes {
+		_ = e.cli.VolumeRemove(ctx, v.Name, true)
+	}
+	_, _ = e.cli.ImagesPrune(ctx, filters.NewArgs(filters.Arg("dangling", "true"), filters.Arg("label", wharf.LabelApp+"="+app)))
+}
+
+// reconcile runs e.d.Reconcile with a fixed desired state until the test
+// ends.
+func (e *env) reconcile(t *testing.T, desired map[string]Spec, every time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.d.Reconcile(ctx, func(context.Context) (map[string]Spec, error) { return desired, nil }, every)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 // webApp serves $BODY at / with busybox httpd on $PORT.
@@ -175,8 +197,12 @@ func (e *env) deploy(t *testing.T, s Spec) string {
 var httpClient = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{Proxy: nil}}
 
 // get returns the body of GET http://addr/, or an error unless it is 200.
-func get(addr string) (string, error) {
-	resp, err := httpClient.Get("http://" + addr + "/")
+func get(addr string) (string, error) { return getPath(addr, "/") }
+
+// getPath returns the body of GET http://addr<path>, or an error unless it
+// is 200.
+func getPath(addr, path string) (string, error) {
+	resp, err := httpClient.Get("http://" + addr + path)
 	if err != nil {
 		return "", err
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/docker/docker/api/types/build"
@@ -27,6 +28,10 @@ type Request struct {
 	ObjectDirs []string          // extra object directories to read from first (the push quarantine dir); may be empty
 	Tag        string            // e.g. "wharf/hello:3"
 	Labels     map[string]string // put on the image
+	// Config is the app's config vars: buildpacks see them in ENV_DIR;
+	// BUILDPACK_URL chooses the buildpack, BUILD_TIMEOUT and BUILD_MEMORY
+	// bound the build.
+	Config map[string]string
 }
 
 // Result is a built image.
@@ -44,11 +49,42 @@ type Result struct {
 type Builder struct {
 	docker client.APIClient
 	log    *slog.Logger
+	limits Limits
+	// goproxy is passed to Go builds and used to fetch the stack's Go
+	// toolchain (GOPROXY's syntax).
+	goproxy string
+	stackMu sync.Mutex // one stack build at a time
 }
 
+// Limits bound a buildpack build; a Request's own limits (from the app's
+// config) win.
+type Limits struct {
+	Timeout time.Duration // whole build container run; 0: 15 minutes
+	Memory  int64         // bytes; 0: 2 GiB
+}
+
+// Option configures a Builder.
+type Option func(*Builder)
+
+// WithLimits sets the default time and memory limits of buildpack builds.
+func WithLimits(l Limits) Option { return func(b *Builder) { b.limits = l } }
+
+// WithGoProxy sets the GOPROXY list Go builds and the stack build use.
+func WithGoProxy(goproxy string) Option { return func(b *Builder) { b.goproxy = goproxy } }
+
 // New returns a Builder using docker.
-func New(docker client.APIClient, log *slog.Logger) *Builder {
-	return &Builder{docker: docker, log: log}
+func New(docker client.APIClient, log *slog.Logger, opts ...Option) *Builder {
+	b := &Builder{docker: docker, log: log, goproxy: "https://proxy.golang.org,direct"}
+	for _, o := range opts {
+		o(b)
+	}
+	if b.limits.Timeout <= 0 {
+		b.limits.Timeout = 15 * time.Minute
+	}
+	if b.limits.Memory <= 0 {
+		b.limits.Memory = 2 << 30
+	}
+	return b
 }
 
 // Build builds req.Commit of req.App into the image req.Tag, writing the
@@ -61,8 +97,12 @@ func (b *Builder) Build(ctx context.Context, req Request, out io.Writer) (Result
 		return Result{}, err
 	}
 	defer src.Close()
-	if _, err := src.detect(detectors()); err != nil {
+	bb, err := b.plan(ctx, src, req, out)
+	if err != nil {
 		return Result{}, err
+	}
+	if bb != nil {
+		return b.timedBuildpackBuild(ctx, bb, out)
 	}
 	entries, warnings, err := src.listEntries()
 	if err != nil {
@@ -85,6 +125,39 @@ func (b *Builder) Build(ctx context.Context, req Request, out io.Writer) (Result
 		return Result{}, err
 	}
 	b.log.Info("image built", "app", req.App, "tag", req.Tag, "image", res.ImageID, "duration", time.Since(start))
+	return res, nil
+}
+
+// plan decides how to build: nil for a Dockerfile build, else the
+// buildpacks to run (BUILDPACK_URL, .buildpacks, or the detected built-in).
+func (b *Builder) plan(ctx context.Context, src *source, req Request, out io.Writer) (*bpBuild, error) {
+	urls, err := src.chosenBuildpacks(req.Config)
+	if err != nil {
+		return nil, err
+	}
+	if len(urls) == 0 {
+		d, err := src.detect(detectors())
+		if err != nil || d.buildpack == "" {
+			return nil, err
+		}
+		urls = []string{d.buildpack}
+	}
+	bb := &bpBuild{req: req, src: src, files: map[string]string{}}
+	if bb.buildpacks, err = addBuildpacks(ctx, urls, bb.files, out); err != nil {
+		return nil, err
+	}
+	return bb, nil
+}
+
+func (b *Builder) timedBuildpackBuild(ctx context.Context, bb *bpBuild, out io.Writer) (Result, error) {
+	start := time.Now()
+	b.log.Info("building with buildpacks", "app", bb.req.App, "commit", bb.req.Commit, "tag", bb.req.Tag, "buildpacks", bb.buildpacks)
+	res, err := b.buildpackBuild(ctx, bb, out)
+	if err != nil {
+		b.log.Info("buildpack build failed", "app", bb.req.App, "tag", bb.req.Tag, "err", err)
+		return Result{}, err
+	}
+	b.log.Info("image built", "app", bb.req.App, "tag", bb.req.Tag, "image", res.ImageID, "duration", time.Since(start))
 	return res, nil
 }
 

@@ -175,11 +175,12 @@ func TestBuildMissingBaseImage(t *testing.T) {
 func TestBuildWithoutDockerfile(t *testing.T) {
 	b, tag, _ := newBuilder(t)
 	r := newGitRepo(t)
-	r.write(map[string]string{"dockerfile": "FROM scratch\n", "sub/Dockerfile": "FROM scratch\n", "index.html": "hi\n"})
+	r.write(map[string]string{"dockerfile": "FROM scratch\n", "sub/Dockerfile": "FROM scratch\n", "sub/index.html": "hi\n"})
 	commit := r.commit("nothing to build")
 	var out bytes.Buffer
 	_, err := b.Build(context.Background(), request(r, commit, tag), &out)
-	want := "no Dockerfile at the root of commit " + commit[:7] + ": Wharf builds apps that have a Dockerfile (looked for: Dockerfile)"
+	want := "no buildpack detected an app at the root of commit " + commit[:7] + " (looked for Dockerfile: Dockerfile; Go: go.mod; Node.js: package.json; " +
+		"Python: requirements.txt, pyproject.toml, Pipfile; static: index.html, public/; Procfile: Procfile); set BUILDPACK_URL or add a .buildpacks file to choose one"
 	if wharf.ErrorCode(err) != wharf.EINVALID || wharf.ErrorMessage(err) != want {
 		t.Fatalf("error = %v (code %s), want EINVALID %q", err, wharf.ErrorCode(err), want)
 	}

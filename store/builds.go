@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,4 +66,21 @@ func (db *DB) ListBuilds(ctx context.Context, app string) ([]wharf.Build, error)
 	}
 	builds, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (wharf.Build, error) { return scanBuild(r) })
 	return builds, translate(err, "listing builds")
+}
+
+// GetBuild returns app's build id with its output, or its newest build when
+// id is 0; ENOTFOUND when there is none.
+func (db *DB) GetBuild(ctx context.Context, app string, id int64) (wharf.Build, error) {
+	appID, err := appID(ctx, db.pool, app, false)
+	if err != nil {
+		return wharf.Build{}, err
+	}
+	notFound := fmt.Sprintf("build %d of %s not found", id, app)
+	if id == 0 {
+		notFound = app + " has no builds yet"
+	}
+	b, err := scanBuild(db.pool.QueryRow(ctx, `SELECT `+buildColumns+`
+		FROM builds b JOIN apps a ON a.id = b.app_id
+		WHERE b.app_id = $1 AND ($2 = 0 OR b.id = $2) ORDER BY b.id DESC LIMIT 1`, appID, id))
+	return b, translate(err, "reading build", missing(notFound))
 }

@@ -116,7 +116,11 @@ func (d *Daemon) wire(installation string) error {
 	d.platform = newPlatform(d.cfg, d.db, d.docker, d.router, d.log)
 	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log, Installation: installation})
 	d.platform.deployer = d.deployer
-	d.platform.builder = builder.New(d.docker, d.log)
+	buildOpts, err := builderOptions(os.Getenv)
+	if err != nil {
+		return err
+	}
+	d.platform.builder = builder.New(d.docker, d.log, buildOpts...)
 	collector, err := newLogCollector(d.cfg, d.docker, d.db, installation, d.log)
 	if err != nil {
 		return err

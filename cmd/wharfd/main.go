@@ -25,7 +25,9 @@ func main() {
 
 const usage = `usage:
   wharfd serve [flags]        start the daemon (wharfd serve --help for flags)
+  wharfd router [flags]       run only the router, reading routes from Postgres (wharfd router --help)
   wharfd hook pre-receive     git pre-receive hook (run by git, not by hand)
+  wharfd stack build          make the buildpack stack images now (else made on first need)
 `
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
@@ -44,6 +46,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return 2
 		}
 		return gitreceiver.RunHook(ctx, stdin, stdout, os.Environ())
+	case "stack":
+		return stackCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

@@ -133,6 +133,10 @@ func (p *platform) nextVersion(ctx context.Context, app string) (int, error) {
 // its output.
 func (p *platform) build(ctx context.Context, push gitreceiver.Push, commit, tag string, out io.Writer) (builder.Result, error) {
 	fmt.Fprintf(out, "-----> Building %s from %s\n", push.App, short(commit))
+	config, err := p.db.ConfigVars(ctx, push.App) // buildpacks' ENV_DIR, BUILDPACK_URL, BUILD_TIMEOUT/BUILD_MEMORY
+	if err != nil {
+		return builder.Result{}, err
+	}
 	b, err := p.db.CreateBuild(ctx, push.App, commit)
 	if err != nil {
 		return builder.Result{}, fmt.Errorf("recording the build: %w", err)
@@ -144,7 +148,7 @@ func (p *platform) build(ctx context.Context, push gitreceiver.Push, commit, tag
 		dirs = []string{push.QuarantineDir}
 	}
 	res, err := p.builder.Build(ctx, builder.Request{
-		App: push.App, Commit: commit, RepoPath: push.RepoPath, ObjectDirs: dirs, Tag: tag,
+		App: push.App, Commit: commit, RepoPath: push.RepoPath, ObjectDirs: dirs, Tag: tag, Config: config,
 		Labels: map[string]string{wharf.LabelManaged: "true", wharf.LabelApp: push.App, wharf.LabelCommit: commit},
 	}, w)
 	status, image := wharf.BuildSucceeded, tag

@@ -34,6 +34,9 @@ type Fake struct {
 	domains   domainState // issue 4, in domains.go
 	rels      relState    // issue 3, in releases.go
 	act       activity    // issue 6, in activity.go
+
+	builds      []wharf.Build  // issue 5, in builds.go
+	cachePurges map[string]int // issue 5, in builds.go
 }
 
 var _ web.Service = (*Fake)(nil)

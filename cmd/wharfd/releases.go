@@ -9,7 +9,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/docker/docker/errdefs"
+	cerrdefs "github.com/containerd/errdefs"
 
 	"github.com/wharfhq/wharf"
 	"github.com/wharfhq/wharf/web"
@@ -63,7 +63,7 @@ func (p *platform) Rollback(ctx context.Context, user, app string, version int) 
 	if err != nil {
 		return target, err
 	}
-	if _, err := p.docker.ImageInspect(ctx, target.Image); errdefs.IsNotFound(err) {
+	if _, err := p.docker.ImageInspect(ctx, target.Image); cerrdefs.IsNotFound(err) {
 		return target, wharf.Errorf(wharf.EINVALID, "the image of v%d is gone (Wharf keeps the images of the last %d releases); roll back to a newer release or push again", target.Version, p.cfg.KeepReleases)
 	} else if err != nil {
 		return target, fmt.Errorf("inspecting the image of v%d: %w", target.Version, err)

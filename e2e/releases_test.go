@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -59,14 +60,24 @@ func (e *releaseEnv) host() string { return e.app + ".localhost" }
 // push commits files and pushes, failing the test when the push fails.
 func (e *releaseEnv) push(t *testing.T, msg string, files map[string]string) time.Duration {
 	t.Helper()
+	d, _ := e.pushOut(t, msg, files)
+	return d
+}
+
+// pushOut is push that also returns git's output.
+func (e *releaseEnv) pushOut(t *testing.T, msg string, files map[string]string) (time.Duration, string) {
+	t.Helper()
 	e.p.commit(t, msg, files)
 	start := time.Now()
 	out, err := e.p.gitErr("push", "wharf", "main")
 	if err != nil {
 		t.Fatalf("git push (%s): %v\n%s", msg, err, out)
 	}
-	return time.Since(start)
+	return time.Since(start), out
 }
+
+// healthyAfter is the "web.1 healthy after 0.4s" figures of a push's output.
+var healthyAfter = regexp.MustCompile(`web\.\d+ healthy after [0-9.]+s`)
 
 // wharf runs the CLI and fails the test when it fails.
 func (e *releaseEnv) wharf(t *testing.T, args ...string) string {
@@ -178,10 +189,11 @@ func TestReleasesZeroDowntime(t *testing.T) {
 	first := e.push(t, "v0", procfileApp("v0\n"))
 	waitStatus(t, e.d, e.host(), 200)
 	l := startLoad(e.d.httpAddr, e.host(), 4, 40*time.Millisecond, 8*time.Minute, 100000)
-	var pushes []string
+	var pushes, health []string
 	for i := 1; i <= 5; i++ {
-		d := e.push(t, fmt.Sprintf("v%d", i), map[string]string{"index.html": fmt.Sprintf("v%d\n", i)})
+		d, out := e.pushOut(t, fmt.Sprintf("v%d", i), map[string]string{"index.html": fmt.Sprintf("v%d\n", i)})
 		pushes = append(pushes, fmt.Sprintf("%.1fs", d.Seconds()))
+		health = append(health, healthyAfter.FindAllString(out, -1)...)
 	}
 	timed := func(args ...string) string {
 		start := time.Now()
@@ -198,6 +210,7 @@ func TestReleasesZeroDowntime(t *testing.T) {
 	time.Sleep(time.Second)
 	n, failed, samples := l.finish()
 	t.Logf("FIGURE load: %d requests, %d failed", n, failed)
+	t.Logf("FIGURE health-checked swap: %s", strings.Join(health, "; "))
 	t.Logf("FIGURE timings: first push %.1fs; pushes %s; %s", first.Seconds(), strings.Join(pushes, " "), strings.Join(steps, "; "))
 	if failed > 0 || n == 0 {
 		t.Errorf("%d of %d requests failed during deploys; first failures:\n%s", failed, n, strings.Join(samples, "\n"))

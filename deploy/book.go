@@ -27,7 +27,7 @@ type remembered struct {
 // slotState is what happened to one slot of a release.
 type slotState struct {
 	release  int
-	restarts int       // starts after the first
+	restarts int // starts after the first
 	crashes  []time.Time
 	streak   int       // crashes since it last stayed up ResetAfter
 	seenExit time.Time // FinishedAt of the last exit counted
@@ -139,14 +139,14 @@ func (d *Deployer) describe(p *wharf.Process, running bool) {
 	}
 	p.Restarts = st.restarts
 	switch {
-	case running && st.starting:
-		p.State = "starting"
-	case running:
+	case running && !st.starting:
 		p.State = stateRunning
 	case st.crashed:
-		p.State = "crashed"
+		p.State = "crashed" // also while it is retried
+	case running:
+		p.State = "starting"
 	}
-	if !running && !st.seenExit.IsZero() {
+	if (!running || st.crashed) && !st.seenExit.IsZero() {
 		p.ExitCode, p.OOMKilled, p.LastLog = st.exitCode, st.oom, st.lastLog
 	}
 }

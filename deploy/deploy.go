@@ -119,11 +119,11 @@ func (o *Options) setHealingDefaults() {
 // Deployer runs releases. It is safe for concurrent use; work on one app is
 // serialised.
 type Deployer struct {
-	o      Options
-	eng    engine
-	log    *slog.Logger
-	locks  appLocks
-	book   book
+	o     Options
+	eng   engine
+	log   *slog.Logger
+	locks appLocks
+	book  book
 }
 
 // New returns a Deployer that runs containers on o.Docker.

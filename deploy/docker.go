@@ -266,4 +266,3 @@ func (e dockerEngine) Logs(ctx context.Context, id string, n int) (string, error
 	}
 	return buf.String(), nil
 }
-

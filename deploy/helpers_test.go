@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -91,8 +93,19 @@ func newEnv(t *testing.T, o Options) *env {
 	if o.StopGrace == 0 {
 		o.StopGrace = 3 * time.Second
 	}
+	if o.Logger == nil && os.Getenv("WHARF_TEST_LOG") != "" {
+		o.Logger = slog.New(slog.NewTextHandler(tWriter{t}, nil))
+	}
 	e.d = New(o)
 	return e
+}
+
+// tWriter sends log lines to the test's log (WHARF_TEST_LOG=1).
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }
 
 // appName returns an app name no other test or run uses, and removes the

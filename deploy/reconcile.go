@@ -280,7 +280,6 @@ func (d *Deployer) countExit(ctx context.Context, w workload, found instance, no
 // output kept, for the next round to count.
 func (d *Deployer) restart(ctx context.Context, w workload, found *instance) instance {
 	d.withSlot(w.slot(), w.Release, func(st *slotState) { st.starting = true })
-	defer d.withSlot(w.slot(), w.Release, func(st *slotState) { st.starting = false })
 	var (
 		id     string
 		exited <-chan int
@@ -301,6 +300,7 @@ func (d *Deployer) restart(ctx context.Context, w workload, found *instance) ins
 	if err == nil {
 		in, err = d.ready(ctx, w, id, exited, io.Discard)
 	}
+	d.withSlot(w.slot(), w.Release, func(st *slotState) { st.starting = false })
 	if err == nil {
 		d.withSlot(w.slot(), w.Release, func(st *slotState) { st.upSince = time.Now() })
 		d.describe(&in.Process, true)

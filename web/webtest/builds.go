@@ -11,8 +11,7 @@ import (
 func (f *Fake) AddBuild(b wharf.Build) wharf.Build {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.nextID++
-	b.ID = f.nextID
+	b.ID = int64(len(f.builds) + 1)
 	f.builds = append(f.builds, b)
 	return b
 }
@@ -51,6 +50,9 @@ func (f *Fake) Build(_ context.Context, app string, id int64) (wharf.Build, erro
 		if b.App == app && (id == 0 || b.ID == id) {
 			return b, nil
 		}
+	}
+	if id == 0 {
+		return wharf.Build{}, wharf.Errorf(wharf.ENOTFOUND, "%s has no builds yet", app)
 	}
 	return wharf.Build{}, wharf.Errorf(wharf.ENOTFOUND, "build %d of %s not found", id, app)
 }

@@ -117,6 +117,9 @@ func (d *Deployer) startNew(ctx context.Context, op string, s Spec, c changes, p
 	return nil
 }
 
+// maxParallelStarts bounds the processes one operation starts at once.
+const maxParallelStarts = 4
+
 // startAll starts ws at once and waits until all are ready. When one fails
 // the others are cancelled and everything started is removed; the error is
 // the first failure's.
@@ -129,11 +132,14 @@ func (d *Deployer) startAll(ctx context.Context, ws []workload, out io.Writer) (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
 		first error
+		slots = make(chan struct{}, maxParallelStarts)
 	)
 	for i, w := range ws {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			p, err := d.start(ctx, w, out)
 			mu.Lock()
 			defer mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/wharfhq/wharf"
 )
@@ -47,13 +48,20 @@ func (d *Deployer) locked(ctx context.Context, op string, s Spec, out io.Writer,
 }
 
 // CollectGarbage removes the app's images (wharf/<app>:*) other than keep
-// (full references, e.g. wharf/app:v3) and those a container uses, then the
+// (references such as wharf/app:v3, or bare tags such as v3) and those a container uses, then the
 // app's dangling images that builds left behind.
 func (d *Deployer) CollectGarbage(ctx context.Context, app string, keep []string) error {
 	if err := wharf.ValidateAppName(app); err != nil {
 		return err
 	}
-	if err := d.eng.RemoveImages(ctx, app, keep, false); err != nil {
+	refs := make([]string, 0, len(keep))
+	for _, k := range keep {
+		if !strings.Contains(k, ":") {
+			k = "wharf/" + app + ":" + k // a bare tag, e.g. v3
+		}
+		refs = append(refs, k)
+	}
+	if err := d.eng.RemoveImages(ctx, app, refs, false); err != nil {
 		return fmt.Errorf("collecting images of %s: %w", app, err)
 	}
 	return nil

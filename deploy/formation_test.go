@@ -20,11 +20,12 @@ func TestDeployRunsTheFormation(t *testing.T) {
 	app := e.appName(t, "form")
 	img := e.build(t, "wharf/"+app+":v1", webApp)
 
-	out := e.deploy(t, Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "v1"},
+	s := Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "v1"},
 		Processes: map[string]ProcessSpec{
 			"web":    {Quantity: 2},
 			"worker": {Command: workerLoop, Quantity: 1, Memory: 32 << 20, CPUs: 0.5},
-		}})
+		}}
+	out := e.deploy(t, s)
 
 	ps, _ := e.store.ListProcesses(ctx, app)
 	if len(ps) != 3 {
@@ -59,6 +60,24 @@ func TestDeployRunsTheFormation(t *testing.T) {
 	live, err := e.d.Processes(ctx, app)
 	if err != nil || len(live) != 3 {
 		t.Fatalf("Processes = %+v, %v", live, err)
+	}
+
+	// A restarted daemon adopts the formation without restarting any of it.
+	restarted := New(e.d.o)
+	if err := restarted.Adopt(ctx, map[string]Spec{app: s}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := restarted.Processes(ctx, app)
+	if err != nil || len(again) != 3 {
+		t.Fatalf("Processes after Adopt = %+v, %v", again, err)
+	}
+	for i := range again {
+		if again[i].ContainerID != live[i].ContainerID || !again[i].StartedAt.Equal(live[i].StartedAt) || again[i].State != "running" {
+			t.Errorf("after Adopt %+v, before %+v", again[i], live[i])
+		}
+	}
+	if rows, _ := e.store.ListProcesses(ctx, app); len(rows) != 3 {
+		t.Errorf("store after Adopt: %+v", rows)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -142,6 +143,7 @@ func (s *server) followLogs(ctx context.Context, w http.ResponseWriter, app stri
 	w.WriteHeader(http.StatusOK)
 	tick := time.NewTicker(300 * time.Millisecond)
 	defer tick.Stop()
+	closing := s.dash.streams.closing(ctx)
 	lines := first
 	for {
 		for _, l := range lines {
@@ -155,6 +157,8 @@ func (s *server) followLogs(ctx context.Context, w http.ResponseWriter, app stri
 		}
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-closing: // the server shuts down: let it
 			return nil
 		case <-tick.C:
 		}
@@ -215,4 +219,32 @@ func contains(list []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// streamStops ends long-lived responses (followed logs, server-sent events)
+// when their http.Server shuts down, which waits for every response.
+type streamStops struct {
+	mu      sync.Mutex
+	servers map[*http.Server]chan struct{}
+}
+
+// closing returns a channel closed when the server of ctx's request starts
+// shutting down; nil (never ready) outside an http.Server.
+func (st *streamStops) closing(ctx context.Context) <-chan struct{} {
+	srv, _ := ctx.Value(http.ServerContextKey).(*http.Server)
+	if srv == nil {
+		return nil
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if ch, ok := st.servers[srv]; ok {
+		return ch
+	}
+	if st.servers == nil {
+		st.servers = map[*http.Server]chan struct{}{}
+	}
+	ch := make(chan struct{})
+	st.servers[srv] = ch
+	srv.RegisterOnShutdown(func() { close(ch) })
+	return ch
 }

@@ -25,10 +25,12 @@ const (
 	loginCSRFCookie = "wharf_login_csrf"
 )
 
-// dashboard is the HTML interface: pages parsed once, and the login limiter.
+// dashboard is the HTML interface: pages parsed once, the login limiter
+// and what ends live streams at shutdown.
 type dashboard struct {
 	pages   map[string]*template.Template
 	limiter *loginLimiter
+	streams streamStops // shared with the API's followed logs
 }
 
 // viewer is the logged-in user of a dashboard request.
@@ -52,7 +54,7 @@ type page struct {
 func newDashboard() (*dashboard, error) {
 	funcs := template.FuncMap{
 		"since": since, "datetime": func(t time.Time) string { return t.Local().Format("2006-01-02 15:04:05") },
-		"short": func(s string) string { return shortText(s, 10) },
+		"short":   func(s string) string { return shortText(s, 10) },
 		"version": func(v int) string { return fmt.Sprintf("v%d", v) },
 	}
 	names, err := fs.Glob(dashboardFS, "templates/*.html")

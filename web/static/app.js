@@ -5,6 +5,7 @@
   var pre = document.getElementById("logs");
   if (!pre || !window.EventSource) { return; }
   var live = document.getElementById("live");
+  pre.scrollTop = pre.scrollHeight;
   var url = pre.dataset.stream + "?after=" + encodeURIComponent(pre.dataset.after || "0");
   var es = new EventSource(url);
   function two(n) { return (n < 10 ? "0" : "") + n; }

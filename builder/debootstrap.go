@@ -22,7 +22,11 @@ func debootstrapArgs(root string) []string {
 
 // debootstrap makes a minimal bookworm rootfs and imports it as tag.
 func (b *Builder) debootstrap(ctx context.Context, tag string, out io.Writer) error {
-	if _, err := exec.LookPath("debootstrap"); err != nil {
+	bin, err := exec.LookPath("debootstrap")
+	if err != nil {
+		bin = "/usr/sbin/debootstrap"
+	}
+	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("making the stack's base image: %s cannot be pulled and debootstrap is not installed (apt-get install debootstrap): %w", debianImage, err)
 	}
 	dir, err := os.MkdirTemp("", "wharf-rootfs-")
@@ -33,7 +37,7 @@ func (b *Builder) debootstrap(ctx context.Context, tag string, out io.Writer) er
 	root := filepath.Join(dir, "rootfs")
 	fmt.Fprintf(out, "-----> Making %s with debootstrap from %s\n", tag, debianMirror)
 	start := time.Now()
-	cmd := exec.CommandContext(ctx, "debootstrap", debootstrapArgs(root)...)
+	cmd := exec.CommandContext(ctx, bin, debootstrapArgs(root)...)
 	if err := runIndented(cmd, out); err != nil {
 		return fmt.Errorf("debootstrap bookworm: %w", err)
 	}

@@ -36,6 +36,11 @@ const debianImage = "debian:bookworm-slim"
 func (b *Builder) EnsureStack(ctx context.Context, out io.Writer) (Stack, error) {
 	b.stackMu.Lock()
 	defer b.stackMu.Unlock()
+	unlock, err := lockStackBuild(ctx)
+	if err != nil {
+		return Stack{}, err
+	}
+	defer unlock()
 	base, err := b.ensureBase(ctx, out)
 	if err != nil {
 		return Stack{}, err

@@ -297,6 +297,26 @@ func TestAccessControl(t *testing.T) {
 		}
 	})
 
+	t.Run("passwords and activity", func(t *testing.T) {
+		if out, err := d.cliAs(t, bob, "users:passwd", "admin", "--password", "stolen-pass").CombinedOutput(); err == nil {
+			t.Errorf("bob changed admin's password:\n%s", out)
+		}
+		if out, err := d.cliAs(t, bob, "users:passwd", "--password", "bob-new-password").CombinedOutput(); err != nil {
+			t.Fatalf("bob's users:passwd: %v\n%s", err, out)
+		}
+		dashboardLogin(t, base, "bob", "bob-new-password")
+		out, err := d.cli(t, "activity", "-a", mine)
+		if err != nil || !strings.Contains(out, "gave bob access to "+mine) || !strings.Contains(out, "created app "+mine) {
+			t.Errorf("wharf activity -a %s: %v\n%s", mine, err, out)
+		}
+		if out, _ := d.cliAs(t, bob, "activity").CombinedOutput(); strings.Contains(string(out), theirs) {
+			t.Errorf("bob's activity shows %s:\n%s", theirs, out)
+		}
+		if out, err := d.cli(t, "users"); err != nil || !regexp.MustCompile(`bob\s+member\s+`+mine).MatchString(out) {
+			t.Errorf("wharf users: %v\n%s", err, out)
+		}
+	})
+
 	t.Run("SSH", func(t *testing.T) {
 		p := newPusher(t, d.sshAddr)
 		cmd := d.cliAs(t, bob, "keys:add", p.key+".pub")

@@ -15,6 +15,7 @@ import (
 type book struct {
 	mu    sync.Mutex
 	last  map[string]remembered
+	gone  map[string]time.Time // destroyed apps, when
 	slots map[slot]*slotState
 }
 
@@ -55,6 +56,7 @@ func (d *Deployer) remember(s Spec) {
 		d.book.last = map[string]remembered{}
 	}
 	d.book.last[s.App] = remembered{spec: s, at: time.Now()}
+	delete(d.book.gone, s.App)
 }
 
 // forget drops what the book knows of app.
@@ -62,6 +64,10 @@ func (d *Deployer) forget(app string) {
 	d.book.mu.Lock()
 	defer d.book.mu.Unlock()
 	delete(d.book.last, app)
+	if d.book.gone == nil {
+		d.book.gone = map[string]time.Time{}
+	}
+	d.book.gone[app] = time.Now()
 	for k := range d.book.slots {
 		if k.App == app {
 			delete(d.book.slots, k)
@@ -78,6 +84,18 @@ func (d *Deployer) recent(app string, now time.Time) (Spec, bool) {
 		return Spec{}, false
 	}
 	return r.spec, true
+}
+
+// destroyed reports whether app was destroyed after t: a desired state
+// read before then is stale for it.
+func (d *Deployer) destroyed(app string, t time.Time) bool {
+	d.book.mu.Lock()
+	defer d.book.mu.Unlock()
+	at, ok := d.book.gone[app]
+	if ok && time.Since(at) > storeLag {
+		delete(d.book.gone, app)
+	}
+	return ok && at.After(t)
 }
 
 // slotOf returns the state of k in release, a new one when the release

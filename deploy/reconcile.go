@@ -76,6 +76,7 @@ func (d *Deployer) watch(ctx context.Context, kick chan<- struct{}) {
 // round reconciles every app once, in parallel, and returns when the
 // earliest restart is due (zero: none pending).
 func (d *Deployer) round(ctx context.Context, desired func(context.Context) (map[string]Spec, error)) time.Time {
+	read := time.Now()
 	want, err := desired(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
@@ -88,7 +89,6 @@ func (d *Deployer) round(ctx context.Context, desired func(context.Context) (map
 		d.log.Warn("reconcile: listing containers", "err", err)
 		return time.Time{}
 	}
-	now := time.Now()
 	apps := map[string]bool{}
 	for app := range byApp {
 		apps[app] = true
@@ -103,13 +103,10 @@ func (d *Deployer) round(ctx context.Context, desired func(context.Context) (map
 	)
 	for app := range apps {
 		s, ok := want[app]
-		if r, recent := d.recent(app, now); recent {
-			s, ok = r, true
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			due := d.reconcileOne(ctx, app, s, ok, byApp[app])
+			due := d.reconcileOne(ctx, app, s, ok, read)
 			mu.Lock()
 			defer mu.Unlock()
 			if !due.IsZero() && (next.IsZero() || due.Before(next)) {
@@ -134,15 +131,27 @@ func (d *Deployer) listByApp(ctx context.Context) (map[string][]instance, error)
 }
 
 // reconcileOne runs a round over one app unless another operation holds
-// it. Without a spec, its containers are removed.
-func (d *Deployer) reconcileOne(ctx context.Context, app string, s Spec, ok bool, found []instance) time.Time {
+// it; s (when ok) is its desired spec as read at read. What the Deployer
+// did since (a Deploy, Scale, Restart or Destroy) wins. Without a spec,
+// the app's containers are removed.
+func (d *Deployer) reconcileOne(ctx context.Context, app string, s Spec, ok bool, read time.Time) time.Time {
 	unlock := d.locks.tryLock(app)
 	if unlock == nil {
 		return time.Time{}
 	}
 	defer unlock()
+	if r, recent := d.recent(app, time.Now()); recent {
+		s, ok = r, true
+	} else if d.destroyed(app, read) {
+		return time.Time{}
+	}
 	log := d.log.With("app", app)
 	if !ok {
+		found, err := d.eng.List(ctx, app)
+		if err != nil {
+			log.Warn("reconcile: listing containers", "err", err)
+			return time.Time{}
+		}
 		d.retire(ctx, found, logWriter{log})
 		return time.Time{}
 	}

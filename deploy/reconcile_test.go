@@ -3,8 +3,10 @@ package deploy
 import (
 	"context"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -185,4 +187,45 @@ func TestReconcileRemovesOrphansAndKeepsTheRest(t *testing.T) {
 		t.Fatalf("v1 was restarted or removed: %v", err)
 	}
 	mustGet(t, e.store.only(t, app).Addr, "v1")
+}
+
+// The store learns of a deploy or a destroy just after the Deployer does:
+// meanwhile the reconcile loop must neither remove the new release nor
+// bring the destroyed app back.
+func TestReconcileTrustsItsOwnOperationsOverAStaleStore(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, healing)
+	ctx := context.Background()
+	app := e.appName(t, "stale")
+	img := e.build(t, "wharf/"+app+":v1", webApp)
+	s := Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "v1"}}
+	var mu sync.Mutex
+	desired := map[string]Spec{}
+	ctx2, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.d.Reconcile(ctx2, func(context.Context) (map[string]Spec, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return maps.Clone(desired), nil
+		}, 100*time.Millisecond)
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+
+	e.deploy(t, s) // the store does not know of v1 yet
+	time.Sleep(1500 * time.Millisecond)
+	p := e.store.only(t, app)
+	mustGet(t, p.Addr, "v1")
+
+	mu.Lock()
+	desired[app] = s // now it does, and keeps it after the destroy a while
+	mu.Unlock()
+	if err := e.d.Destroy(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if ids := e.containers(t, app); len(ids) != 0 {
+		t.Errorf("the destroyed app came back: %v", ids)
+	}
 }

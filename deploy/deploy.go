@@ -163,8 +163,10 @@ type ProcessSpec struct {
 }
 
 // HealthCheck says when a new web process is ready for traffic: it accepts
-// TCP on its port and GET Path answers below 500, within Timeout, trying up
-// to Attempts times. Zero values take the defaults (/, 60 s, unlimited).
+// TCP on its port and GET Path answers below 500, within Timeout. With
+// Attempts, the check fails after that many answers of 500 or more
+// (refused connections while the app boots do not count). Zero values take
+// the defaults: /, Options.HealthTimeout (60 s), no limit on answers.
 type HealthCheck struct {
 	Path     string
 	Timeout  time.Duration

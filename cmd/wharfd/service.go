@@ -107,6 +107,9 @@ func (p *platform) DestroyApp(ctx context.Context, user, name string) error {
 	if err := p.db.DeleteLogs(ctx, name); err != nil { // a new app of that name starts clean
 		p.log.Warn("deleting the logs of a destroyed app", "app", name, "err", err)
 	}
+	if err := p.builder.PurgeCache(ctx, name); err != nil { // the buildpack cache volume
+		p.log.Warn("deleting the build cache of a destroyed app", "app", name, "err", err)
+	}
 	p.event(ctx, name, user, "app.destroy", "destroyed app "+name)
 	return nil
 }

@@ -135,7 +135,7 @@ func (d *Deployer) listByApp(ctx context.Context) (map[string][]instance, error)
 // did since (a Deploy, Scale, Restart or Destroy) wins. Without a spec,
 // the app's containers are removed.
 func (d *Deployer) reconcileOne(ctx context.Context, app string, s Spec, ok bool, read time.Time) time.Time {
-	unlock := d.locks.tryLock(app)
+	ctx, unlock := d.locks.tryLockYielding(ctx, app)
 	if unlock == nil {
 		return time.Time{}
 	}
@@ -187,6 +187,9 @@ func (d *Deployer) reconcileApp(ctx context.Context, s Spec, now bool) (time.Tim
 	rows := make([]wharf.Process, 0, len(ws))
 	mine := map[string]bool{}
 	for _, w := range ws {
+		if ctx.Err() != nil {
+			return next, ctx.Err() // another operation wants the app
+		}
 		in, due := d.heal(ctx, w, pick(w, found), now)
 		if !due.IsZero() && (next.IsZero() || due.Before(next)) {
 			next = due
@@ -331,7 +334,9 @@ func (d *Deployer) failedRestart(ctx context.Context, w workload, id string, err
 		})
 		return instance{}
 	}
-	if serr := d.eng.Stop(ctx, id); serr != nil && ctx.Err() == nil {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if serr := d.eng.Stop(ctx, id); serr != nil {
 		d.log.Warn("stopping process", "container", id, "err", errors.Join(err, serr))
 	}
 	in, ierr := d.eng.Inspect(ctx, id)

@@ -229,3 +229,31 @@ func TestReconcileTrustsItsOwnOperationsOverAStaleStore(t *testing.T) {
 		t.Errorf("the destroyed app came back: %v", ids)
 	}
 }
+
+// A reconcile round waiting for a process that never answers gives way to
+// a deploy (the fix) at once.
+func TestReconcileYieldsToADeploy(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, Options{HealthTimeout: 60 * time.Second})
+	app := e.appName(t, "yield")
+	img := e.build(t, "wharf/"+app+":v1", webApp)
+	mute := Spec{App: app, Release: 1, Image: img, Processes: map[string]ProcessSpec{"web": {Command: "exec sleep 3600", Quantity: 1}}}
+	e.reconcile(t, map[string]Spec{app: mute}, 200*time.Millisecond)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.containers(t, app)) == 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // the round is in its health check now
+
+	begin := time.Now()
+	e.deploy(t, Spec{App: app, Release: 2, Image: img, Env: map[string]string{"BODY": "v2"}})
+	took := time.Since(begin)
+	t.Logf("FIGURE deploy while the reconcile loop waits for a mute process: %s", took.Round(10*time.Millisecond))
+	if took > 15*time.Second {
+		t.Errorf("the deploy waited %s for the reconcile round", took)
+	}
+	mustGet(t, e.store.only(t, app).Addr, "v2")
+	if ids := e.containers(t, app); len(ids) != 1 {
+		t.Errorf("%d containers after the deploy, want 1", len(ids))
+	}
+}

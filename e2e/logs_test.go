@@ -54,6 +54,18 @@ func TestLogsAcrossRedeploy(t *testing.T) {
 		return strings.Contains(out, "web.1: v1 tick") && strings.Contains(out, "web.1: v2 tick"), out
 	})
 
+	// A daemon restart ends the stream; wharf logs -t reconnects and goes on.
+	seen := len(follow.String())
+	d.stop(t)
+	d.start(t)
+	waitFor(t, 30*time.Second, "wharf logs -t printing again after a daemon restart", func() (bool, string) {
+		out := follow.String()
+		return strings.Contains(out[seen:], "web.1: v2 tick"), out[seen:]
+	})
+	if lines := strings.Split(follow.String(), "\n"); hasDuplicates(lines) {
+		t.Errorf("wharf logs -t printed a line twice across the restart")
+	}
+
 	out, err := d.cli(t, "logs", "-a", app, "-n", "10000")
 	if err != nil {
 		t.Fatalf("wharf logs: %v\n%s", err, out)
@@ -102,4 +114,15 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() (bool
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+func hasDuplicates(lines []string) bool {
+	seen := map[string]bool{}
+	for _, l := range lines {
+		if l != "" && seen[l] {
+			return true
+		}
+		seen[l] = true
+	}
+	return false
 }

@@ -98,7 +98,7 @@ func (s *server) activityRoutes(r chi.Router) {
 	r.Delete("/apps/{app}/access/{name}", s.api(s.admin(s.revoke)))
 }
 
-// logs answers GET /apps/{app}/logs?n=&process=&follow=1: a JSON array, or
+// logs answers GET /apps/{app}/logs?n=&process=&after=&follow=1: a JSON array, or
 // with follow=1 a stream of JSON lines (one LogLine each) until the client
 // goes away.
 func (s *server) logs(w http.ResponseWriter, r *http.Request, _ string) error {
@@ -132,6 +132,13 @@ func logQuery(r *http.Request) (LogQuery, error) {
 			return q, wharf.Errorf(wharf.EINVALID, "invalid n=%q: want a number of lines from 1 to 100000", n)
 		}
 		q.Limit = v
+	}
+	if a := r.URL.Query().Get("after"); a != "" {
+		v, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || v < 0 {
+			return q, wharf.Errorf(wharf.EINVALID, "invalid after=%q: want a line id", a)
+		}
+		q.AfterID = v
 	}
 	return q, nil
 }

@@ -11,8 +11,9 @@ import (
 	"github.com/wharfhq/wharf"
 )
 
-// loginLimiter refuses logins after max failures within window, per client
-// address and per user name.
+// loginLimiter refuses logins from a client address after max failures for
+// one user name, or 4×max for any, within window. Keyed by address, so
+// nobody can lock a user out from elsewhere.
 type loginLimiter struct {
 	mu     sync.Mutex
 	max    int
@@ -24,20 +25,20 @@ func newLoginLimiter(max int, window time.Duration) *loginLimiter {
 	return &loginLimiter{max: max, window: window, fails: map[string][]time.Time{}}
 }
 
-// allowed reports whether every key is under the limit.
-func (l *loginLimiter) allowed(now time.Time, keys ...string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		if len(l.recent(now, k)) >= l.max {
-			return false
-		}
-	}
-	return true
+// limiterKeys returns the limiter's keys for a login attempt: address, address+user.
+func limiterKeys(addr, user string) [2]string {
+	return [2]string{"addr:" + addr, "addr+user:" + addr + "\x00" + user}
 }
 
-// fail records a failed login for every key.
-func (l *loginLimiter) fail(now time.Time, keys ...string) {
+// allowed reports whether the attempt is under both limits.
+func (l *loginLimiter) allowed(now time.Time, keys [2]string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recent(now, keys[0])) < 4*l.max && len(l.recent(now, keys[1])) < l.max
+}
+
+// fail records a failed login.
+func (l *loginLimiter) fail(now time.Time, keys [2]string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.fails) > 10000 { // bound memory under a spray of names
@@ -94,9 +95,9 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	host, _, _ := net.SplitHostPort(r.RemoteAddr)
-	keys := []string{"addr:" + host, "user:" + name}
+	keys := limiterKeys(host, name)
 	now := time.Now()
-	if !s.dash.limiter.allowed(now, keys...) {
+	if !s.dash.limiter.allowed(now, keys) {
 		s.renderLogin(w, r, http.StatusTooManyRequests, loginData{Name: name, Error: "Too many failed logins: wait a few minutes and try again."})
 		return
 	}
@@ -106,7 +107,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 			s.htmlError(w, r, err)
 			return
 		}
-		s.dash.limiter.fail(now, keys...)
+		s.dash.limiter.fail(now, keys)
 		s.renderLogin(w, r, http.StatusUnauthorized, loginData{Name: name, Error: "Wrong user name or password."})
 		return
 	}

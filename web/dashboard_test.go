@@ -162,4 +162,7 @@ func TestLoginRateLimit(t *testing.T) {
 	if _, status := login(t, srv.URL, webtest.User, webtest.Password); status != http.StatusTooManyRequests {
 		t.Errorf("login after 5 failures: status %d, want 429", status)
 	}
+	if _, status := login(t, srv.URL, "someone-else", "whatever-pw"); status != http.StatusUnauthorized {
+		t.Errorf("another user's login from the same address: status %d, want 401 (limited per user and address)", status)
+	}
 }

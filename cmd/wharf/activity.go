@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wharfhq/wharf"
 	"github.com/wharfhq/wharf/web"
 )
 
@@ -67,18 +68,49 @@ func logsCmd(ctx context.Context, c *cli, args []string) error {
 		return nil
 	}
 	q.Set("follow", "1")
-	return c.api.stream(ctx, path+q.Encode(), func(b []byte) error {
-		if *asJSON {
-			_, err := fmt.Fprintf(c.stdout, "%s\n", b)
+	return followLogs(ctx, c, path, q, *asJSON)
+}
+
+// followLogs prints lines as they come and, when the daemon restarts,
+// reconnects and goes on after the last line printed.
+func followLogs(ctx context.Context, c *cli, path string, q url.Values, asJSON bool) error {
+	var last int64
+	failing := time.Time{}
+	for {
+		err := c.api.stream(ctx, path+q.Encode(), func(b []byte) error {
+			var l web.LogLine
+			if err := json.Unmarshal(b, &l); err != nil {
+				return fmt.Errorf("the API sent a line that is not a log line: %v", err)
+			}
+			last, failing = l.ID, time.Time{}
+			if asJSON {
+				_, err := fmt.Fprintf(c.stdout, "%s\n", b)
+				return err
+			}
+			printLogLine(c, l)
+			return nil
+		})
+		if ctx.Err() != nil {
+			return nil
+		}
+		if code := wharf.ErrorCode(err); err != nil && code != wharf.EINTERNAL && code != wharf.EUNAVAILABLE {
+			return err // refused (not found, forbidden...): retrying won't help
+		}
+		if failing.IsZero() {
+			failing = time.Now()
+		} else if err != nil && time.Since(failing) > time.Minute {
 			return err
 		}
-		var l web.LogLine
-		if err := json.Unmarshal(b, &l); err != nil {
-			return fmt.Errorf("the API sent a line that is not a log line: %v", err)
+		if last > 0 { // everything since the last line printed
+			q.Set("after", strconv.FormatInt(last, 10))
+			q.Set("n", "10000")
 		}
-		printLogLine(c, l)
-		return nil
-	})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 func printLogLine(c *cli, l web.LogLine) {

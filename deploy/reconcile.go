@@ -244,6 +244,11 @@ func (d *Deployer) heal(ctx context.Context, w workload, found *instance, now bo
 		d.describe(&in.Process, true)
 		return in, time.Time{}
 	}
+	if found != nil && found.State == "removing" {
+		// Removed by hand: no crash; its replacement starts once the
+		// name is free (the destroy event comes then).
+		return instance{}, t.Add(250 * time.Millisecond)
+	}
 	var due time.Time
 	if found != nil && !now {
 		due = d.countExit(ctx, w, *found, t)

@@ -478,3 +478,65 @@ func TestReleasesErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestReleasesStorage: a named volume survives deploys and rollbacks, and
+// apps:destroy keeps it unless told.
+func TestReleasesStorage(t *testing.T) {
+	e := newReleaseEnv(t, "vol")
+	vol := "wharf-" + e.app + "-data"
+	t.Cleanup(func() { e.docker.VolumeRemove(context.Background(), vol, true) })
+	e.wharf(t, "apps:create", e.app)
+	if out := e.wharf(t, "storage:mount", "-a", e.app, "data:/www/data"); !strings.Contains(out, "from the next deploy") {
+		t.Errorf("storage:mount: %s", out)
+	}
+	files := procfileApp("v1\n")
+	files["Procfile"] += "release: sh -c 'test -f /www/data/x.txt || echo persisted > /www/data/x.txt'\n"
+	e.push(t, "v1", files)
+	expectPath(t, e, "/data/x.txt", "persisted\n")
+	e.push(t, "v2", map[string]string{"index.html": "v2\n", "Procfile": "web: httpd -f -p $PORT -h /www\n"})
+	expectPath(t, e, "/data/x.txt", "persisted\n")
+	e.wharf(t, "rollback", "-a", e.app)
+	expectPath(t, e, "/data/x.txt", "persisted\n")
+	if out := e.wharf(t, "storage", "-a", e.app); !strings.Contains(out, "/www/data") {
+		t.Errorf("storage: %s", out)
+	}
+	out := e.wharf(t, "apps:destroy", "-a", e.app, "--confirm", e.app)
+	if !strings.Contains(out, "Kept volumes data") {
+		t.Errorf("apps:destroy does not say the volume was kept:\n%s", out)
+	}
+	if _, err := e.docker.VolumeInspect(context.Background(), vol); err != nil {
+		t.Errorf("volume %s gone after apps:destroy without --volumes: %v", vol, err)
+	}
+
+	// With --volumes the data goes too.
+	other := uniqueApp("vol")
+	otherVol := "wharf-" + other + "-data"
+	t.Cleanup(func() {
+		removeAppContainers(e.docker, other)
+		e.docker.VolumeRemove(context.Background(), otherVol, true)
+	})
+	e.wharf(t, "apps:create", other)
+	e.wharf(t, "storage:mount", "-a", other, "data:/www/data")
+	e.p.git(t, "remote", "add", "other", "ssh://git@"+e.d.sshAddr+"/"+other+".git")
+	if out, err := e.p.gitErr("push", "other", "main"); err != nil {
+		t.Fatalf("push to %s: %v\n%s", other, err, out)
+	}
+	if _, err := e.docker.VolumeInspect(context.Background(), otherVol); err != nil {
+		t.Fatalf("volume %s was not created by the deploy: %v", otherVol, err)
+	}
+	out = e.wharf(t, "apps:destroy", "-a", other, "--confirm", other, "--volumes")
+	if !strings.Contains(out, "Deleted volumes data and their data.") {
+		t.Errorf("apps:destroy --volumes:\n%s", out)
+	}
+	if _, err := e.docker.VolumeInspect(context.Background(), otherVol); err == nil {
+		t.Errorf("volume %s left after apps:destroy --volumes", otherVol)
+	}
+}
+
+func expectPath(t *testing.T, e *releaseEnv, path, want string) {
+	t.Helper()
+	code, body, err := e.d.get(e.host(), path)
+	if err != nil || code != 200 || body != want {
+		t.Errorf("GET %s%s: %d %q %v; want 200 %q", e.host(), path, code, body, err, want)
+	}
+}

@@ -6,9 +6,9 @@ package logs
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -166,5 +166,5 @@ func sinceArg(t time.Time) string {
 		return ""
 	}
 	t = t.Add(time.Microsecond) // Postgres keeps microseconds; skip the stored line
-	return strconv.FormatInt(t.Unix(), 10) + "." + strconv.FormatInt(int64(t.Nanosecond()), 10)
+	return fmt.Sprintf("%d.%09d", t.Unix(), t.Nanosecond())
 }

@@ -297,6 +297,8 @@ func (d *Deployer) countExit(ctx context.Context, w workload, found instance, no
 // output kept, for the next round to count.
 func (d *Deployer) restart(ctx context.Context, w workload, found *instance) instance {
 	d.withSlot(w.slot(), w.Release, func(st *slotState) { st.starting = true })
+	wctx, stopWaiting := context.WithCancel(ctx) // ends the engine's wait for an exit
+	defer stopWaiting()
 	var (
 		id     string
 		exited <-chan int
@@ -304,9 +306,9 @@ func (d *Deployer) restart(ctx context.Context, w workload, found *instance) ins
 	)
 	if found != nil {
 		id = found.ContainerID
-		exited, err = d.eng.Start(ctx, id)
+		exited, err = d.eng.Start(wctx, id)
 	} else {
-		id, exited, err = d.eng.Run(ctx, w)
+		id, exited, err = d.eng.Run(wctx, w)
 	}
 	d.withSlot(w.slot(), w.Release, func(st *slotState) {
 		if found != nil || st.streak > 0 {

@@ -59,7 +59,9 @@ func (d *Deployer) putBack(ctx context.Context, aside map[string]string) {
 func (d *Deployer) start(ctx context.Context, w workload, out io.Writer) (wharf.Process, error) {
 	fmt.Fprintf(out, "Starting %s.%d of v%d …\n", w.Type, w.Instance, w.Release)
 	begin := time.Now()
-	id, exited, err := d.eng.Run(ctx, w)
+	wctx, stopWaiting := context.WithCancel(ctx) // ends the engine's wait for an exit
+	defer stopWaiting()
+	id, exited, err := d.eng.Run(wctx, w)
 	if err != nil {
 		return wharf.Process{}, d.fail(ctx, w, id, out, d.reason(ctx, err, "could not start", 0))
 	}

@@ -182,11 +182,20 @@ func TestReconcileRemovesOrphansAndKeepsTheRest(t *testing.T) {
 			t.Errorf("orphan %s still there (%v)", id[:12], err)
 		}
 	}
+	e.store.mu.Lock()
+	sets := e.store.sets
+	e.store.mu.Unlock()
+	time.Sleep(1500 * time.Millisecond) // three more rounds
 	after, err := e.cli.ContainerInspect(ctx, v1.ContainerID)
 	if err != nil || after.State.StartedAt != before.State.StartedAt {
 		t.Fatalf("v1 was restarted or removed: %v", err)
 	}
 	mustGet(t, e.store.only(t, app).Addr, "v1")
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	if e.store.sets != sets {
+		t.Errorf("rounds over an app in its desired state wrote the store %d times", e.store.sets-sets)
+	}
 }
 
 // The store learns of a deploy or a destroy just after the Deployer does:

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/client"
 
 	"github.com/wharfhq/wharf/internal/testenv"
 )
@@ -93,13 +96,14 @@ func TestBuildpacks(t *testing.T) {
 	}
 
 	goName := uniqueApp("gobp")
-	t.Cleanup(func() { removeAppContainers(docker, goName) })
+	cleanupApp(t, docker, goName)
 	t.Run("Go app with a module from the proxy", func(t *testing.T) {
 		out, took, err := push(t, goName, goApp("hello go"))
 		if err != nil {
 			t.Fatalf("git push: %v\n%s", err, out)
 		}
 		t.Logf("FIGURE push-to-live Go (first push, cold cache): %s", took.Round(time.Millisecond))
+		t.Logf("push output:\n%s", out)
 		for _, want := range []string{"-----> Go app detected", "go: downloading github.com/google/uuid v1.6.0", "-----> Deployed " + goName + " v1"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("push output lacks %q:\n%s", want, out)
@@ -123,7 +127,7 @@ func TestBuildpacks(t *testing.T) {
 
 	t.Run("Node.js app without dependencies", func(t *testing.T) {
 		app := uniqueApp("nodebp")
-		t.Cleanup(func() { removeAppContainers(docker, app) })
+		cleanupApp(t, docker, app)
 		out, took, err := push(t, app, map[string]string{
 			"package.json": `{"name": "hello", "version": "1.0.0", "scripts": {"start": "node server.js"}}` + "\n",
 			"server.js":    "require('http').createServer((req, res) => res.end('hello node ' + process.version + '\\n')).listen(process.env.PORT);\n",
@@ -133,12 +137,22 @@ func TestBuildpacks(t *testing.T) {
 		}
 		t.Logf("FIGURE push-to-live Node.js (first push): %s", took.Round(time.Millisecond))
 		expectPrefix(t, d, app+".localhost", "hello node v")
+		out, took, err = pushTo(t, p, app, map[string]string{
+			"package.json": `{"name": "hello", "version": "1.0.1", "scripts": {"build": "node build.js", "start": "node server.js"}}` + "\n",
+			"build.js":     "require('fs').writeFileSync('greeting.txt', 'built by npm run build\\n');\n",
+			"server.js":    "const g = require('fs').readFileSync('greeting.txt');\nrequire('http').createServer((req, res) => res.end(g)).listen(process.env.PORT);\n",
+		})
+		if err != nil || !strings.Contains(out, "Running: npm run build") {
+			t.Fatalf("second git push: %v\n%s", err, out)
+		}
+		t.Logf("FIGURE push-to-live Node.js (second push, with npm run build): %s", took.Round(time.Millisecond))
+		expectBody(t, d, app+".localhost", "built by npm run build\n")
 	})
 
 	t.Run("Python app using only the standard library", func(t *testing.T) {
 		app := uniqueApp("pybp")
-		t.Cleanup(func() { removeAppContainers(docker, app) })
-		out, took, err := push(t, app, map[string]string{
+		cleanupApp(t, docker, app)
+		files := map[string]string{
 			"requirements.txt": "# standard library only\n",
 			"Procfile":         "web: python3 app.py\n",
 			"app.py": "import http.server, os\n" +
@@ -146,17 +160,24 @@ func TestBuildpacks(t *testing.T) {
 				"    def do_GET(self):\n" +
 				"        self.send_response(200); self.end_headers(); self.wfile.write(b'hello python\\n')\n" +
 				"http.server.HTTPServer(('', int(os.environ['PORT'])), H).serve_forever()\n",
-		})
+		}
+		out, took, err := push(t, app, files)
 		if err != nil || !strings.Contains(out, "-----> Python app detected") {
 			t.Fatalf("git push: %v\n%s", err, out)
 		}
 		t.Logf("FIGURE push-to-live Python (first push): %s", took.Round(time.Millisecond))
 		expectBody(t, d, app+".localhost", "hello python\n")
+		files["app.py"] = strings.Replace(files["app.py"], "hello python", "hello again python", 1)
+		if out, took, err = pushTo(t, p, app, files); err != nil {
+			t.Fatalf("second git push: %v\n%s", err, out)
+		}
+		t.Logf("FIGURE push-to-live Python (second push): %s", took.Round(time.Millisecond))
+		expectBody(t, d, app+".localhost", "hello again python\n")
 	})
 
 	t.Run("static site", func(t *testing.T) {
 		app := uniqueApp("staticbp")
-		t.Cleanup(func() { removeAppContainers(docker, app) })
+		cleanupApp(t, docker, app)
 		out, took, err := push(t, app, map[string]string{"index.html": "<h1>hello static</h1>\n", "about/index.html": "about\n"})
 		if err != nil || !strings.Contains(out, "-----> Static app detected") {
 			t.Fatalf("git push: %v\n%s", err, out)
@@ -166,11 +187,22 @@ func TestBuildpacks(t *testing.T) {
 		if code, body, err := d.get(app+".localhost", "/about/"); err != nil || code != 200 || body != "about\n" {
 			t.Errorf("GET /about/ = %d %q %v", code, body, err)
 		}
+		if out, took, err = pushTo(t, p, app, map[string]string{"public/index.html": "<h1>SPA</h1>\n", "public/app.js": "x\n"}); err != nil {
+			t.Fatalf("second git push: %v\n%s", err, out)
+		}
+		t.Logf("FIGURE push-to-live static (second push): %s", took.Round(time.Millisecond))
+		expectBody(t, d, app+".localhost", "<h1>SPA</h1>\n")
+		if code, _, _ := d.get(app+".localhost", "/app.js"); code != 200 {
+			t.Errorf("GET /app.js from public/ = %d", code)
+		}
+		if code, _, _ := d.get(app+".localhost", "/about/"); code != 404 {
+			t.Errorf("GET /about/ after it was removed = %d, want 404", code)
+		}
 	})
 
 	t.Run("custom buildpack from BUILDPACK_URL", func(t *testing.T) {
 		app := uniqueApp("custombp")
-		t.Cleanup(func() { removeAppContainers(docker, app) })
+		cleanupApp(t, docker, app)
 		bp := customBuildpack(t)
 		if out, err := d.cli(t, "apps:create", app); err != nil {
 			t.Fatalf("apps:create: %v\n%s", err, out)
@@ -184,6 +216,45 @@ func TestBuildpacks(t *testing.T) {
 		}
 		t.Logf("FIGURE push-to-live custom buildpack: %s", took.Round(time.Millisecond))
 		expectBody(t, d, app+".localhost", "hi from ENV_DIR\n")
+	})
+
+	t.Run("Go toolchain from go.mod fetched from the module proxy", func(t *testing.T) {
+		app := uniqueApp("gotc")
+		cleanupApp(t, docker, app)
+		files := goApp("old toolchain")
+		files["go.mod"] = strings.Replace(files["go.mod"], "go 1.26.8", "go 1.25.0", 1)
+		files["main.go"] = strings.Replace(strings.Replace(goMain, `"MSG %s\n", id)`, `"old toolchain %s %s\n", id, runtime.Version())`, 1),
+			`"os"`, `"os"
+	"runtime"`, 1)
+		out, took, err := push(t, app, files)
+		if err != nil || !strings.Contains(out, "-----> Installing go1.25.0 (from go.mod)") {
+			t.Fatalf("git push: %v\n%s", err, out)
+		}
+		t.Logf("FIGURE push-to-live Go with a toolchain fetched from the proxy: %s", took.Round(time.Millisecond))
+		expectBody(t, d, app+".localhost", "old toolchain "+goUUID+" go1.25.0\n")
+	})
+
+	t.Run(".buildpacks file, and a build over its time limit is stopped", func(t *testing.T) {
+		app := uniqueApp("slowbp")
+		cleanupApp(t, docker, app)
+		bp := customBuildpack(t)
+		if out, err := d.cli(t, "apps:create", app); err != nil {
+			t.Fatalf("apps:create: %v\n%s", err, out)
+		}
+		if out, err := d.cli(t, "config:set", "-a", app, "--no-restart", "BUILD_TIMEOUT=3s"); err != nil {
+			t.Fatalf("config:set: %v\n%s", err, out)
+		}
+		start := time.Now()
+		out, _, err := push(t, app, map[string]string{".buildpacks": "# the slow one\nfile://" + bp + "#slow\n"})
+		if err == nil || !strings.Contains(out, "[remote rejected]") || !strings.Contains(out, "ran longer than its time limit of 3s") {
+			t.Fatalf("slow build was not stopped: %v\n%s", err, out)
+		}
+		if !strings.Contains(out, "slow compile started") {
+			t.Errorf("the .buildpacks buildpack did not run:\n%s", out)
+		}
+		if took := time.Since(start); took > 40*time.Second {
+			t.Errorf("a build with a 3s limit took %s to be stopped", took)
+		}
 	})
 
 	t.Run("undetectable repo is rejected, old release serving", func(t *testing.T) {
@@ -206,6 +277,7 @@ func TestBuildpacks(t *testing.T) {
 		if err == nil || !strings.Contains(out, "[remote rejected]") {
 			t.Fatalf("push of a broken Go app was not rejected: %v\n%s", err, out)
 		}
+		t.Logf("rejected push output:\n%s", out)
 		for _, want := range []string{"undefined: undefinedThing", "failed to compile"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("rejection lacks %q:\n%s", want, out)
@@ -276,6 +348,10 @@ func customBuildpack(t *testing.T) string {
 	write("bin/release", "#!/bin/sh\necho '---'\necho 'default_process_types:'\necho '  web: python3 -m http.server $PORT --directory www'\n")
 	run("add", ".")
 	run("commit", "-qm", "stable")
+	run("checkout", "-qb", "slow")
+	write("bin/compile", "#!/bin/sh\necho \"-----> slow compile started\"\nsleep 300\n")
+	run("add", ".")
+	run("commit", "-qm", "slow")
 	run("checkout", "-q", "main")
 	return dir
 }
@@ -294,4 +370,12 @@ func expectPrefix(t *testing.T, d *daemon, host, prefix string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// cleanupApp removes app's containers and build cache volume when t ends.
+func cleanupApp(t *testing.T, docker *client.Client, app string) {
+	t.Cleanup(func() {
+		removeAppContainers(docker, app)
+		docker.VolumeRemove(context.Background(), "wharf-cache-"+app, true)
+	})
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -129,9 +130,13 @@ func TestRedeployHasNoDowntime(t *testing.T) {
 	old := e.store.only(t, app)
 
 	load := startLoad(e.store, app, 4)
-	out := time.Now().Format("15:04:05.000 ") + e.deploy(t, Spec{App: app, Release: 2, Image: img, Env: map[string]string{"BODY": "v2"}})
+	begin := time.Now()
+	out := begin.Format("15:04:05.000 ") + e.deploy(t, Spec{App: app, Release: 2, Image: img, Env: map[string]string{"BODY": "v2"}})
+	took := time.Since(begin)
 	time.Sleep(500 * time.Millisecond)
 	ok, failed, sawV2, firstErr := load.stop()
+	healthy := regexp.MustCompile(`healthy after [0-9.]+s`).FindString(out)
+	t.Logf("FIGURE redeploy under load: %d requests, %d failed; deploy took %s (web.1 %s, then 1s drain and stop)", ok+failed, failed, took.Round(10*time.Millisecond), healthy)
 
 	if failed > 0 {
 		t.Errorf("%d of %d requests failed during the redeploy; first: %v\ndeploy output:\n%s", failed, failed+ok, firstErr, out)

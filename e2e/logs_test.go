@@ -126,3 +126,32 @@ func hasDuplicates(lines []string) bool {
 	}
 	return false
 }
+
+// TestLogsKeepCrashOutput: a process that dies between two looks of the
+// collector still has its last words in wharf logs.
+func TestLogsKeepCrashOutput(t *testing.T) {
+	docker := testenv.Docker(t)
+	testenv.Busybox(t)
+	d := newDaemon(t)
+	d.start(t)
+	p := newPusher(t, d.sshAddr)
+	app := uniqueApp("crash")
+	t.Cleanup(func() { removeAppContainers(docker, app) })
+	if out, err := d.cli(t, "keys:add", p.key+".pub"); err != nil {
+		t.Fatalf("keys:add: %v\n%s", err, out)
+	}
+	files := dockerfileApp("ok\n")
+	files["Procfile"] = "web: httpd -f -p $PORT -h /www\nworker: echo worker last words; exit 3\n"
+	p.commit(t, "v1", files)
+	if out, err := p.gitErr("push", "ssh://git@"+d.sshAddr+"/"+app+".git", "main"); err != nil {
+		t.Fatalf("push: %v\n%s", err, out)
+	}
+	// The deploy of the worker fails (it exits at once) and removes it.
+	if out, err := d.cli(t, "ps:scale", "-a", app, "worker=1"); err == nil {
+		t.Logf("ps:scale worker=1 succeeded: %s", out)
+	}
+	waitFor(t, 30*time.Second, "the crashed worker's output in wharf logs", func() (bool, string) {
+		out, _ := d.cli(t, "logs", "-a", app, "--process", "worker")
+		return strings.Contains(out, "worker.1: worker last words"), out
+	})
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 
 	"github.com/wharfhq/wharf"
@@ -23,6 +24,7 @@ import (
 type Docker interface {
 	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
 	ContainerLogs(ctx context.Context, id string, opts container.LogsOptions) (io.ReadCloser, error)
+	Events(ctx context.Context, opts events.ListOptions) (<-chan events.Message, <-chan error)
 }
 
 // Store keeps the lines.
@@ -47,7 +49,8 @@ type Collector struct {
 	opt       Options
 	lines     chan store.LogLine
 	mu        sync.Mutex
-	following map[string]bool // container ids
+	following map[string]bool // container ids being read
+	read      map[string]bool // container ids read to their end
 }
 
 // New returns a Collector; nothing happens until Run.
@@ -61,7 +64,7 @@ func New(opt Options) *Collector {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Collector{opt: opt, lines: make(chan store.LogLine, 1024), following: map[string]bool{}}
+	return &Collector{opt: opt, lines: make(chan store.LogLine, 1024), following: map[string]bool{}, read: map[string]bool{}}
 }
 
 // Run collects until ctx ends, then waits for its goroutines.
@@ -71,6 +74,7 @@ func (c *Collector) Run(ctx context.Context) {
 	go func() { defer close(writerDone); c.write(ctx) }()
 	t := time.NewTicker(c.opt.Interval)
 	defer t.Stop()
+	started := c.starts(ctx)
 	for {
 		c.scan(ctx, &followers)
 		select {
@@ -78,43 +82,100 @@ func (c *Collector) Run(ctx context.Context) {
 			followers.Wait()
 			<-writerDone
 			return
+		case e, ok := <-started:
+			if !ok { // the event stream broke: scans still find everything
+				started = nil
+				continue
+			}
+			c.mu.Lock()
+			c.startLocked(ctx, &followers, e.Actor.ID, e.Actor.Attributes)
+			c.mu.Unlock()
 		case <-t.C:
 		}
 	}
 }
 
-// scan starts following every running container not followed yet.
-func (c *Collector) scan(ctx context.Context, wg *sync.WaitGroup) {
-	f := filters.NewArgs(filters.Arg("label", wharf.LabelManaged+"=true"), filters.Arg("status", "running"))
+// starts streams the Docker Engine's start events of this installation's
+// containers, so a process that dies at once is still read before it is
+// removed. The channel closes when the stream fails.
+func (c *Collector) starts(ctx context.Context) <-chan events.Message {
+	f := filters.NewArgs(filters.Arg("type", string(events.ContainerEventType)), filters.Arg("event", "start"),
+		filters.Arg("label", wharf.LabelManaged+"=true"))
 	if c.opt.Installation != "" {
 		f.Add("label", wharf.LabelInstallation+"="+c.opt.Installation)
 	}
-	list, err := c.opt.Docker.ContainerList(ctx, container.ListOptions{Filters: f})
+	msgs, errs := c.opt.Docker.Events(ctx, events.ListOptions{Filters: f})
+	out := make(chan events.Message)
+	go func() {
+		defer close(out)
+		for {
+			select {
+			case m := <-msgs:
+				select {
+				case out <- m:
+				case <-ctx.Done():
+					return
+				}
+			case err := <-errs:
+				if ctx.Err() == nil {
+					c.opt.Logger.Warn("log collector: container events stopped", "err", err)
+				}
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// scan starts following every running container not followed yet, and
+// reads once the output of stopped ones never read (a process that crashed
+// between two scans), so their last words are kept.
+func (c *Collector) scan(ctx context.Context, wg *sync.WaitGroup) {
+	f := filters.NewArgs(filters.Arg("label", wharf.LabelManaged+"=true"))
+	if c.opt.Installation != "" {
+		f.Add("label", wharf.LabelInstallation+"="+c.opt.Installation)
+	}
+	list, err := c.opt.Docker.ContainerList(ctx, container.ListOptions{All: true, Filters: f})
 	if err != nil {
 		if ctx.Err() == nil {
 			c.opt.Logger.Warn("log collector: listing containers", "err", err)
 		}
 		return
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	present := map[string]bool{}
 	for _, s := range list {
-		c.mu.Lock()
-		busy := c.following[s.ID]
-		c.following[s.ID] = true
-		c.mu.Unlock()
-		if busy {
-			continue
+		present[s.ID] = true
+		if s.State == container.StateRunning || !c.read[s.ID] {
+			c.startLocked(ctx, wg, s.ID, s.Labels)
 		}
-		src := source{id: s.ID, app: s.Labels[wharf.LabelApp],
-			process: s.Labels[wharf.LabelProcess] + "." + s.Labels[wharf.LabelInstance]}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c.follow(ctx, src)
-			c.mu.Lock()
-			delete(c.following, src.id)
-			c.mu.Unlock()
-		}()
 	}
+	for id := range c.read { // forget removed containers
+		if !present[id] {
+			delete(c.read, id)
+		}
+	}
+}
+
+// startLocked follows container id unless it is followed already. c.mu held.
+func (c *Collector) startLocked(ctx context.Context, wg *sync.WaitGroup, id string, labels map[string]string) {
+	if c.following[id] || ctx.Err() != nil {
+		return
+	}
+	c.following[id] = true
+	src := source{id: id, app: labels[wharf.LabelApp], process: labels[wharf.LabelProcess] + "." + labels[wharf.LabelInstance]}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.follow(ctx, src)
+		c.mu.Lock()
+		delete(c.following, src.id)
+		c.read[src.id] = true
+		c.mu.Unlock()
+	}()
 }
 
 // write stores lines in batches and trims the apps it wrote to.

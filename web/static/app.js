@@ -1,5 +1,18 @@
-// Live logs on the app page: new lines arrive as server-sent events and are
-// added as text (never as HTML). The page works without this script.
+// Progressive enhancements of the app page: a copy button for the git
+// remote, and live logs (new lines arrive as server-sent events and are
+// added as text, never as HTML). The page works without this script.
+(function () {
+  "use strict";
+  var buttons = document.querySelectorAll("button[data-copy]");
+  Array.prototype.forEach.call(buttons, function (b) {
+    if (!navigator.clipboard) { return; }
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      var src = document.getElementById(b.dataset.copy);
+      navigator.clipboard.writeText(src.textContent).then(function () { b.textContent = "Copied"; });
+    });
+  });
+}());
 (function () {
   "use strict";
   var pre = document.getElementById("logs");

@@ -16,6 +16,21 @@ import (
 // header slices point into ex.headers, so this allocates only the joined
 // X-Forwarded-For of a trusted chain.
 func (r *Router) setForwarded(h http.Header, in *http.Request, ex *exchange) {
+	r.forwardedValues(in, ex)
+	v := &ex.headers
+	h["X-Forwarded-For"] = v[0:1:1]
+	h["X-Forwarded-Proto"] = v[1:2:2]
+	h["X-Forwarded-Host"] = v[2:3:3]
+	h["X-Forwarded-Port"] = v[3:4:4]
+	h["X-Request-Id"] = v[4:5:5]
+	h["X-Real-Ip"] = v[5:6:6]
+}
+
+// forwardedHeaders names ex.headers' values, in order.
+var forwardedHeaders = [6]string{"X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host", "X-Forwarded-Port", "X-Request-Id", "X-Real-Ip"}
+
+// forwardedValues fills ex.headers with the values of forwardedHeaders.
+func (r *Router) forwardedValues(in *http.Request, ex *exchange) {
 	clientIP, _, err := net.SplitHostPort(in.RemoteAddr)
 	if err != nil {
 		clientIP = in.RemoteAddr
@@ -36,12 +51,6 @@ func (r *Router) setForwarded(h http.Header, in *http.Request, ex *exchange) {
 		v[3] = firstOr(in.Header["X-Forwarded-Port"], v[3])
 		v[5] = firstOr(in.Header["X-Real-Ip"], v[5])
 	}
-	h["X-Forwarded-For"] = v[0:1:1]
-	h["X-Forwarded-Proto"] = v[1:2:2]
-	h["X-Forwarded-Host"] = v[2:3:3]
-	h["X-Forwarded-Port"] = v[3:4:4]
-	h["X-Request-Id"] = v[4:5:5]
-	h["X-Real-Ip"] = v[5:6:6]
 }
 
 // trusts reports whether the peer at remoteAddr is a trusted proxy.

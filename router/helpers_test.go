@@ -78,9 +78,10 @@ func front(t testing.TB, o Options, routes ...Route) (*Router, string) {
 }
 
 type response struct {
-	status int
-	header http.Header
-	body   string
+	status  int
+	header  http.Header
+	trailer http.Header
+	body    string
 }
 
 // do sends method to url with the given Host header and body.
@@ -112,7 +113,7 @@ func fetch(method, url, host string, body io.Reader, header http.Header) (respon
 	if err != nil {
 		return response{}, fmt.Errorf("%s %s (Host %s): reading body: %w", method, url, host, err)
 	}
-	return response{status: res.StatusCode, header: res.Header, body: string(b)}, nil
+	return response{status: res.StatusCode, header: res.Header, trailer: res.Trailer, body: string(b)}, nil
 }
 
 func get(t testing.TB, url, host string) response {

@@ -9,6 +9,10 @@ import (
 
 // forward proxies req to one of ex.route's backends.
 func (r *Router) forward(ex *exchange, req *http.Request) {
+	if fastPathOK(req) {
+		r.fastForward(ex, req)
+		return
+	}
 	ex.ctx = exchangeCtx{Context: req.Context(), ex: ex}
 	out := req.WithContext(&ex.ctx)
 	if req.ContentLength != 0 && req.Body != nil && req.Body != http.NoBody {

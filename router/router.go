@@ -81,6 +81,8 @@ type Router struct {
 	table     atomic.Pointer[table]
 	transport *http.Transport
 	proxy     httputil.ReverseProxy
+	pool      *connPool   // the fast path's backend connections
+	bufPool   *bufferPool // copy buffers, shared by both paths
 }
 
 // New returns a Router with an empty table: every host is a 404 until
@@ -92,6 +94,8 @@ func New(o Options) *Router {
 		trusted:   append([]netip.Prefix(nil), o.TrustedProxies...),
 		maxBody:   o.MaxBodyBytes,
 		transport: newTransport(),
+		pool:      newConnPool(),
+		bufPool:   newBufferPool(),
 	}
 	if r.log == nil {
 		r.log = slog.Default()
@@ -103,7 +107,7 @@ func New(o Options) *Router {
 	r.proxy = httputil.ReverseProxy{
 		Rewrite:      r.rewrite,
 		Transport:    retryTransport{base: r.transport, log: r.log},
-		BufferPool:   newBufferPool(),
+		BufferPool:   r.bufPool,
 		ErrorHandler: r.proxyError,
 		ErrorLog:     slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
 		// FlushInterval stays 0 on purpose: ReverseProxy already flushes
@@ -143,6 +147,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 func (r *Router) Update(routes []Route) {
 	t := buildTable(routes, r.log)
 	r.table.Store(t)
+	r.pool.retain(t.addrs())
 	r.log.Debug("router table updated", "routes", t.routes, "hosts", len(t.exact)+len(t.wild))
 }
 
@@ -176,7 +181,10 @@ func (r *Router) Stats() Stats {
 
 // CloseIdleConnections closes the idle keep-alive connections to backends.
 // Call it when the router is retired so no transport goroutine outlives it.
-func (r *Router) CloseIdleConnections() { r.transport.CloseIdleConnections() }
+func (r *Router) CloseIdleConnections() {
+	r.transport.CloseIdleConnections()
+	r.pool.closeIdle()
+}
 
 func (r *Router) logAccess(ex *exchange, req *http.Request) {
 	e := AccessEntry{

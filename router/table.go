@@ -43,6 +43,19 @@ func buildTable(routes []Route, log *slog.Logger) *table {
 	return t
 }
 
+// addrs returns the set of backend addresses in t.
+func (t *table) addrs() map[string]bool {
+	m := map[string]bool{}
+	for _, rts := range []map[string]*route{t.exact, t.wild} {
+		for _, rt := range rts {
+			for _, a := range rt.rr.addrs {
+				m[a] = true
+			}
+		}
+	}
+	return m
+}
+
 func newRoute(r Route) *route {
 	addrs := make([]string, 0, len(r.Backends))
 	for _, b := range r.Backends {

@@ -105,9 +105,10 @@ func (b *Builder) createBuildContainer(ctx context.Context, bb *bpBuild) (string
 			"HOME=/root", "PATH=/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
 		Labels: map[string]string{LabelBuild: bb.req.App},
 	}, &container.HostConfig{
-		Mounts:    []mount.Mount{{Type: mount.TypeVolume, Source: CacheVolume(bb.req.App), Target: "/cache"}},
-		Resources: container.Resources{Memory: bb.limits.Memory, MemorySwap: bb.limits.Memory, PidsLimit: &pids},
-		LogConfig: container.LogConfig{Type: "none"},
+		Mounts:      []mount.Mount{{Type: mount.TypeVolume, Source: CacheVolume(bb.req.App), Target: "/cache"}},
+		Resources:   container.Resources{Memory: bb.limits.Memory, MemorySwap: bb.limits.Memory, PidsLimit: &pids},
+		LogConfig:   container.LogConfig{Type: "none"},
+		SecurityOpt: []string{"no-new-privileges:true"},
 	}, nil, nil, "")
 	if err != nil {
 		return "", fmt.Errorf("creating the build container: %w", err)

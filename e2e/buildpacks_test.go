@@ -2,9 +2,11 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/docker/docker/client"
 
+	"github.com/wharfhq/wharf"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
@@ -122,6 +125,9 @@ func TestBuildpacks(t *testing.T) {
 		if took2 >= took {
 			t.Errorf("second push took %s, not less than the first's %s", took2, took)
 		}
+		if bt := buildTimes(t, d, goName); len(bt) != 2 || bt[1] >= bt[0] {
+			t.Errorf("build times %v: the cached build is not faster", bt)
+		}
 		expectBody(t, d, goName+".localhost", "hello again "+goUUID+"\n")
 	})
 
@@ -147,6 +153,7 @@ func TestBuildpacks(t *testing.T) {
 		}
 		t.Logf("FIGURE push-to-live Node.js (second push, with npm run build): %s", took.Round(time.Millisecond))
 		expectBody(t, d, app+".localhost", "built by npm run build\n")
+		buildTimes(t, d, app)
 	})
 
 	t.Run("Python app using only the standard library", func(t *testing.T) {
@@ -173,6 +180,7 @@ func TestBuildpacks(t *testing.T) {
 		}
 		t.Logf("FIGURE push-to-live Python (second push): %s", took.Round(time.Millisecond))
 		expectBody(t, d, app+".localhost", "hello again python\n")
+		buildTimes(t, d, app)
 	})
 
 	t.Run("static site", func(t *testing.T) {
@@ -198,6 +206,7 @@ func TestBuildpacks(t *testing.T) {
 		if code, _, _ := d.get(app+".localhost", "/about/"); code != 404 {
 			t.Errorf("GET /about/ after it was removed = %d, want 404", code)
 		}
+		buildTimes(t, d, app)
 	})
 
 	t.Run("custom buildpack from BUILDPACK_URL", func(t *testing.T) {
@@ -378,4 +387,23 @@ func cleanupApp(t *testing.T, docker *client.Client, app string) {
 		removeAppContainers(docker, app)
 		docker.VolumeRemove(context.Background(), "wharf-cache-"+app, true)
 	})
+}
+
+// buildTimes returns app's build durations, oldest first, from wharf builds --json.
+func buildTimes(t *testing.T, d *daemon, app string) []time.Duration {
+	t.Helper()
+	out, err := d.cli(t, "builds", "-a", app, "--json")
+	if err != nil {
+		t.Fatalf("wharf builds --json: %v\n%s", err, out)
+	}
+	var builds []wharf.Build
+	if err := json.Unmarshal([]byte(out), &builds); err != nil {
+		t.Fatalf("decoding builds: %v\n%s", err, out)
+	}
+	var ds []time.Duration
+	for _, b := range slices.Backward(builds) {
+		ds = append(ds, b.FinishedAt.Sub(b.StartedAt).Round(10*time.Millisecond))
+	}
+	t.Logf("FIGURE build durations of %s (first, then cached): %v", app, ds)
+	return ds
 }

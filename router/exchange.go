@@ -21,8 +21,9 @@ type exchange struct {
 	start     time.Time
 	requestID string
 	route     *route
-	backend   int  // index into route.rr.addrs; -1 until picked
-	dialErr   bool // the last round trip failed to connect
+	backend   int                         // index into route.rr.addrs; -1 until picked
+	dialErr   bool                        // the last round trip failed to connect
+	fastConn  atomic.Pointer[backendConn] // the fast path's current backend connection
 	headers   [6]string
 }
 

@@ -29,7 +29,7 @@ func readResponseHead(bc *backendConn, h http.Header) (head respHead, nothingRea
 		return head, false, errBadResponse
 	}
 	head = respHead{status: code, contentLength: -1, close: http10}
-	vals := make([]string, strings.Count(s, "\n"))
+	vals := make([]string, strings.Count(s, "\n")) // one per line: the status line's is Content-Length's
 	for i, rest := 0, s[nl+1:]; ; i++ {
 		nl = strings.IndexByte(rest, '\n')
 		line := strings.TrimRight(rest[:nl], "\r")
@@ -37,15 +37,16 @@ func readResponseHead(bc *backendConn, h http.Header) (head respHead, nothingRea
 		if line == "" {
 			return head, false, nil
 		}
-		if err := head.addHeader(h, line, vals[i:i+1:i+1]); err != nil {
+		if err := head.addHeader(h, line, vals[i+1:i+2:i+2], vals[0:1:1]); err != nil {
 			return head, false, err
 		}
 	}
 }
 
 // addHeader adds one "Name: value" line to h (or to head, for framing and
-// hop-by-hop headers), with slot as the value's backing array.
-func (head *respHead) addHeader(h http.Header, line string, slot []string) error {
+// hop-by-hop headers), with slot as the value's backing array and clSlot
+// the one for Content-Length.
+func (head *respHead) addHeader(h http.Header, line string, slot, clSlot []string) error {
 	colon := strings.IndexByte(line, ':')
 	if colon <= 0 || line[0] == ' ' || line[0] == '\t' {
 		return errBadResponse // no name, or obsolete line folding
@@ -64,7 +65,8 @@ func (head *respHead) addHeader(h http.Header, line string, slot []string) error
 		if err != nil || n < 0 || (head.contentLength >= 0 && n != head.contentLength) {
 			return errBadResponse
 		}
-		head.contentLength, head.clValue = n, value
+		clSlot[0] = value
+		head.contentLength, head.clSlot = n, clSlot
 		return nil
 	case "Transfer-Encoding":
 		if !strings.EqualFold(value, "chunked") || head.chunked {
@@ -168,33 +170,33 @@ func headEnd(b []byte) int {
 
 // copyChunked copies a chunked body, flushing each chunk, then passes its
 // trailers on as http.TrailerPrefix headers.
-func (r *Router) copyChunked(w *responseRecorder, bc *backendConn, h http.Header) error {
+func (r *Router) copyChunked(w *responseRecorder, bc *backendConn, h http.Header) (clientErr bool, err error) {
 	buf := r.bufPool.Get()
 	defer r.bufPool.Put(buf)
 	cr := httputil.NewChunkedReader(bc.br)
 	for {
-		n, err := cr.Read(buf)
+		n, rerr := cr.Read(buf)
 		if n > 0 {
 			if _, werr := w.Write(buf[:n]); werr != nil {
-				return writeError{werr}
+				return true, werr
 			}
 			w.Flush()
 		}
-		if errors.Is(err, io.EOF) {
+		if errors.Is(rerr, io.EOF) {
 			break
 		}
-		if err != nil {
-			return err
+		if rerr != nil {
+			return false, rerr
 		}
 	}
 	for {
 		line, err := bc.br.ReadSlice('\n')
 		if err != nil {
-			return err
+			return false, err
 		}
 		l := strings.TrimRight(string(line), "\r\n")
 		if l == "" {
-			return nil
+			return false, nil
 		}
 		if k, v, ok := strings.Cut(l, ":"); ok {
 			h[http.TrailerPrefix+textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k))] = []string{strings.TrimSpace(v)}

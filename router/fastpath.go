@@ -39,8 +39,8 @@ func fastPathOK(req *http.Request) bool {
 // respHead is what the fast path needs to know of a response head.
 type respHead struct {
 	status        int
-	contentLength int64 // -1 when not given
-	clValue       string
+	contentLength int64    // -1 when not given
+	clSlot        []string // the Content-Length value, ready for the client's header map
 	chunked       bool
 	close         bool // the backend closes the connection after it
 }
@@ -49,12 +49,19 @@ type respHead struct {
 func (r *Router) fastForward(ex *exchange, req *http.Request) {
 	r.forwardedValues(req, ex)
 	ctx := req.Context()
+	// One watcher for the whole exchange: a client that goes away
+	// interrupts whatever backend I/O is under way.
+	stop := context.AfterFunc(ctx, func() {
+		if bc := ex.fastConn.Load(); bc != nil {
+			bc.conn.SetDeadline(longAgo)
+		}
+	})
 	bc, head, err := r.fastRoundTrip(ctx, ex, req)
 	if err != nil {
+		stop()
 		r.fastError(ex, ctx, err)
 		return
 	}
-	stop := context.AfterFunc(ctx, func() { bc.conn.SetDeadline(longAgo) })
 	reusable, backendErr := r.copyResponse(ex, req, bc, &head)
 	if !stop() {
 		reusable = false
@@ -95,10 +102,11 @@ func (r *Router) fastRoundTrip(ctx context.Context, ex *exchange, req *http.Requ
 			}
 		}
 		ex.dialErr = false
-		stop := context.AfterFunc(ctx, func() { bc.conn.SetDeadline(longAgo) })
-		head, nothingRead, err := r.exchangeHead(bc, req, ex)
-		if !stop() && err == nil {
-			err = ctx.Err()
+		ex.fastConn.Store(bc)
+		var head respHead
+		nothingRead, err := false, ctx.Err() // canceled before the watcher could see bc
+		if err == nil {
+			head, nothingRead, err = r.exchangeHead(bc, req, ex)
 		}
 		if err == nil {
 			return bc, head, nil
@@ -224,49 +232,45 @@ func (r *Router) copyResponse(ex *exchange, req *http.Request, bc *backendConn, 
 	h := w.Header()
 	noBody := req.Method == http.MethodHead || head.status == http.StatusNoContent || head.status == http.StatusNotModified
 	if head.contentLength >= 0 && !head.chunked {
-		h["Content-Length"] = []string{head.clValue}
+		h["Content-Length"] = head.clSlot
 	}
 	w.WriteHeader(head.status)
 	if noBody {
 		return !head.close, false
 	}
 	flush := head.contentLength < 0 || head.chunked || isEventStream(h)
+	var clientErr bool
 	var err error
 	switch {
 	case head.chunked:
-		err = r.copyChunked(w, bc, h)
+		clientErr, err = r.copyChunked(w, bc, h)
 	case head.contentLength >= 0:
-		err = copyBuffered(w, bc, head.contentLength, flush)
+		clientErr, err = copyBuffered(w, bc, head.contentLength, flush)
 	default:
-		err = copyBuffered(w, bc, -1, true)
+		clientErr, err = copyBuffered(w, bc, -1, true)
 		head.close = true
 		if errors.Is(err, io.EOF) {
 			err = nil
 		}
 	}
-	var we writeError
-	if errors.As(err, &we) {
+	if clientErr {
 		return false, false
 	}
 	return err == nil && !head.close, err != nil
 }
 
-// writeError marks an error writing to the client.
-type writeError struct{ error }
-
-func (e writeError) Unwrap() error { return e.error }
-
 // copyBuffered copies n bytes (all until EOF when n < 0) from the
-// connection's read buffer to w, without another buffer.
-func copyBuffered(w *responseRecorder, bc *backendConn, n int64, flush bool) error {
+// connection's read buffer to w, without another buffer. clientErr says
+// err came from writing to the client.
+func copyBuffered(w *responseRecorder, bc *backendConn, n int64, flush bool) (clientErr bool, err error) {
 	br := bc.br
 	for n != 0 {
 		if br.Buffered() == 0 {
 			if _, err := br.Peek(1); err != nil {
 				if n > 0 && errors.Is(err, io.EOF) {
-					return io.ErrUnexpectedEOF
+					return false, io.ErrUnexpectedEOF
 				}
-				return err
+				return false, err
 			}
 		}
 		m := br.Buffered()
@@ -275,7 +279,7 @@ func copyBuffered(w *responseRecorder, bc *backendConn, n int64, flush bool) err
 		}
 		p, _ := br.Peek(m)
 		if _, err := w.Write(p); err != nil {
-			return writeError{err}
+			return true, err
 		}
 		br.Discard(m)
 		if n > 0 {
@@ -285,7 +289,7 @@ func copyBuffered(w *responseRecorder, bc *backendConn, n int64, flush bool) err
 			w.Flush()
 		}
 	}
-	return nil
+	return false, nil
 }
 
 func isEventStream(h http.Header) bool {

@@ -37,3 +37,13 @@ func TestParseAppJSON(t *testing.T) {
 		t.Error("broken JSON was accepted")
 	}
 }
+
+func TestWithDefaults(t *testing.T) {
+	got := withDefaults(map[string]string{"web": "./server"}, map[string]string{"web": "default", "worker": "./work"})
+	if want := map[string]string{"web": "./server", "worker": "./work"}; !maps.Equal(got, want) {
+		t.Errorf("withDefaults = %v, want %v", got, want)
+	}
+	if got := withDefaults(nil, nil); got != nil {
+		t.Errorf("withDefaults(nil, nil) = %v", got)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -66,9 +67,7 @@ func (p *platform) deployCommit(ctx context.Context, push gitreceiver.Push, comm
 	if err != nil {
 		return err
 	}
-	if types == nil {
-		types = res.ProcessTypes
-	}
+	types = withDefaults(types, res.ProcessTypes)
 	config, err := p.db.ConfigVars(ctx, push.App)
 	if err != nil {
 		return err
@@ -83,6 +82,17 @@ func (p *platform) deployCommit(ctx context.Context, push gitreceiver.Push, comm
 		return fmt.Errorf("release version raced: expected v%d, got v%d", version, rel.Version)
 	}
 	return p.release(ctx, rel, out)
+}
+
+// withDefaults is the Procfile's types over the buildpack's default ones
+// (nil when neither has any, so web runs the image's command).
+func withDefaults(procfile, defaults map[string]string) map[string]string {
+	if len(defaults) == 0 {
+		return procfile
+	}
+	types := maps.Clone(defaults)
+	maps.Copy(types, procfile)
+	return types
 }
 
 // readTree reads the pushed commit's Procfile (nil when there is none) and

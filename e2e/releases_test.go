@@ -47,12 +47,21 @@ func newReleaseEnv(t *testing.T, prefix string) *releaseEnv {
 	d.start(t)
 	p := newPusher(t, d.sshAddr)
 	app := uniqueApp(prefix)
-	t.Cleanup(func() { removeAppContainers(docker, app) })
+	t.Cleanup(func() { removeAppContainers(docker, app); removeAppImages(docker, app) })
 	if out, err := d.cli(t, "keys:add", p.key+".pub"); err != nil {
 		t.Fatalf("keys:add: %v\n%s", err, out)
 	}
 	p.git(t, "remote", "add", "wharf", "ssh://git@"+d.sshAddr+"/"+app+".git")
 	return &releaseEnv{d: d, p: p, app: app, docker: docker}
+}
+
+// removeAppImages deletes the images a test's app left behind.
+func removeAppImages(docker *client.Client, app string) {
+	ctx := context.Background()
+	imgs, _ := docker.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", "wharf/"+app))})
+	for _, im := range imgs {
+		docker.ImageRemove(ctx, im.ID, image.RemoveOptions{Force: true, PruneChildren: true})
+	}
 }
 
 func (e *releaseEnv) host() string { return e.app + ".localhost" }

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/wharfhq/wharf"
@@ -38,6 +39,20 @@ func TestBuilds(t *testing.T) {
 	if done.Status != wharf.BuildSucceeded || done.Image != "wharf/web:1" || done.Output != "step 1\nstep 2\n" || done.FinishedAt.IsZero() {
 		t.Fatalf("finished build = %+v", done)
 	}
+
+	if got, err := db.GetBuild(ctx, "web", b1.ID); err != nil || got.ID != b1.ID || got.Output != "step 1\nstep 2\n" {
+		t.Fatalf("GetBuild(b1) = %+v, %v", got, err)
+	}
+	if got, err := db.GetBuild(ctx, "web", 0); err != nil || got.ID != b2.ID {
+		t.Fatalf("GetBuild(newest) = %+v, %v", got, err)
+	}
+	_, err = db.GetBuild(ctx, "web", 999999)
+	wantErr(t, err, wharf.ENOTFOUND, "build 999999 of web not found")
+	mustApp(t, db, "other")
+	_, err = db.GetBuild(ctx, "other", b1.ID)
+	wantErr(t, err, wharf.ENOTFOUND, "build "+strconv.FormatInt(b1.ID, 10)+" of other not found")
+	_, err = db.GetBuild(ctx, "other", 0)
+	wantErr(t, err, wharf.ENOTFOUND, "other has no builds yet")
 
 	_, err = db.CreateBuild(ctx, "nope", "abc")
 	wantErr(t, err, wharf.ENOTFOUND, `app "nope" not found`)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/http"
@@ -21,7 +22,7 @@ func releaseCommands() []command {
 		{"releases", "-a APP [--json]", "list an app's releases, newest first", releasesList},
 		{"rollback", "-a APP [vN] [--json]", "deploy a new release from vN's image, config and process types (default: the previous release)", rollback},
 		{"config", "-a APP [--json]", "list config vars (values masked; --json shows them)", configList},
-		{"config:get", "-a APP KEY", "print one config var's value", configGet},
+		{"config:get", "-a APP KEY [--json]", "print one config var's value", configGet},
 		{"config:set", "-a APP KEY=VALUE... [--no-restart] [--json]", "set config vars and deploy a release with them (--no-restart: at the next deploy)", configSet},
 		{"config:unset", "-a APP KEY... [--no-restart] [--json]", "remove config vars and deploy a release without them", configUnset},
 		{"ps:scale", "-a APP TYPE=N... [--json]", "run N processes of each type (0 stops a type)", psScale},
@@ -29,7 +30,7 @@ func releaseCommands() []command {
 		{"resources", "-a APP [--json]", "list process types with quantity, memory and CPUs", resourcesList},
 		{"resources:set", "-a APP TYPE [--memory 256m] [--cpus 0.5] [--json]", "limit a process type's memory and CPUs (applies at the next deploy or restart)", resourcesSet},
 		{"storage", "-a APP [--json]", "list the app's named volumes", storageList},
-		{"storage:mount", "-a APP NAME:/PATH", "mount a named volume that survives deploys (applies at the next deploy)", storageMount},
+		{"storage:mount", "-a APP NAME:/PATH [--json]", "mount a named volume that survives deploys (applies at the next deploy)", storageMount},
 		{"storage:unmount", "-a APP NAME", "stop mounting a volume (its data is kept)", storageUnmount},
 	}
 }
@@ -177,6 +178,10 @@ func configGet(ctx context.Context, c *cli, args []string) error {
 	v, ok := cfg[a.args[0]]
 	if !ok {
 		return fmt.Errorf("%s has no config var %s", a.app, a.args[0])
+	}
+	if *a.asJSON {
+		b, err := json.Marshal(map[string]string{a.args[0]: v})
+		return orJSON(c, b, err)
 	}
 	_, err := fmt.Fprintln(c.stdout, v)
 	return err
@@ -367,10 +372,11 @@ func storageMount(ctx context.Context, c *cli, args []string) error {
 	if !ok {
 		return fmt.Errorf("storage:mount: %q is not NAME:/PATH (e.g. data:/var/lib/data)", a.args[0])
 	}
-	if _, err := c.api.do(ctx, http.MethodPost, a.path("storage"), wharf.Volume{Name: name, Path: path}); err != nil {
-		return err
+	raw, err := c.api.do(ctx, http.MethodPost, a.path("storage"), wharf.Volume{Name: name, Path: path})
+	if err != nil || *a.asJSON {
+		return orJSON(c, raw, err)
 	}
-	_, err := fmt.Fprintf(c.stdout, "Volume %s will be mounted at %s in %s from the next deploy (or ps:restart).\n", name, path, a.app)
+	_, err = fmt.Fprintf(c.stdout, "Volume %s will be mounted at %s in %s from the next deploy (or ps:restart).\n", name, path, a.app)
 	return err
 }
 

@@ -18,6 +18,9 @@ func TestConfigCommands(t *testing.T) {
 	if strings.Contains(out, "s3cr3t") || strings.Contains(h.ok("config", "-a", "hello"), "s3cr3t") {
 		t.Errorf("a config value was shown unmasked:\n%s", out)
 	}
+	if got := decodeJSON[map[string]string](t, h.ok("config:get", "-a", "hello", "SECRET", "--json")); got["SECRET"] != "s3cr3t" || len(got) != 1 {
+		t.Errorf("config:get --json = %v", got)
+	}
 	if got := h.ok("config:get", "-a", "hello", "SECRET"); got != "s3cr3t\n" {
 		t.Errorf("config:get = %q", got)
 	}

@@ -246,9 +246,11 @@ type indentWriter struct {
 
 func (iw *indentWriter) Write(b []byte) (int, error) {
 	var buf bytes.Buffer
-	for _, c := range b {
+	for i, c := range b {
 		if iw.start {
-			buf.WriteString(iw.indent)
+			if !herokuStyled(b[i:]) {
+				buf.WriteString(iw.indent)
+			}
 			iw.start = false
 		}
 		buf.WriteByte(c)
@@ -260,6 +262,12 @@ func (iw *indentWriter) Write(b []byte) (int, error) {
 		return 0, err
 	}
 	return len(b), nil
+}
+
+// herokuStyled tells lines already in Heroku's layout (a buildpack's
+// "-----> step", " !     error" or indented sub-step), which are passed as is.
+func herokuStyled(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("-----> ")) || bytes.HasPrefix(line, []byte(" !     ")) || bytes.HasPrefix(line, []byte("       "))
 }
 
 // cappedBuffer keeps the first maxBuildLog bytes written to it.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	_ "net/http/pprof"
 	"os"
 	"time"
 
@@ -19,7 +20,11 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:18082", "listen address")
 	backend := flag.Bool("backend", false, "serve the trivial backend instead of the router")
 	route := flag.String("route", "127.0.0.1:18081", "the router's backend address")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address, for profiling")
 	flag.Parse()
+	if *pprofAddr != "" {
+		go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(*pprofAddr, nil)) }()
+	}
 	var h http.Handler
 	if *backend {
 		h = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -31,7 +36,9 @@ func main() {
 		r.Update([]router.Route{{App: "bench", Hosts: []string{"127.0.0.1"}, Backends: []string{*route}}})
 		h = r
 	}
-	srv := &http.Server{Addr: *listen, Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	mux := http.NewServeMux() // not DefaultServeMux, which holds pprof
+	mux.Handle("/", h)
+	srv := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
 		fmt.Fprintln(os.Stderr, "benchrouter:", err)
 		os.Exit(1)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/wharfhq/wharf/router"
@@ -60,7 +61,7 @@ func newRouterMetrics(stats func() router.Stats) *routerMetrics {
 		gauge("wharf_router_hosts", "Hosts in the routing table.", func() float64 { return float64(stats().Hosts) }),
 		gauge("wharf_router_backends_up", "Healthy web backends in the routing table.", func() float64 { return float64(stats().Backends) }),
 		gauge("wharf_router_table_age_seconds", "Seconds since the routing table was last loaded from Postgres.", m.tableAge),
-		prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -27,6 +28,7 @@ type routerConfig struct {
 	Domain      string
 	LogFormat   string
 	Resync      time.Duration
+	Trusted     []netip.Prefix
 }
 
 func parseRouterConfig(args []string, getenv func(string) string, stderr io.Writer) (routerConfig, error) {
@@ -43,6 +45,7 @@ func parseRouterConfig(args []string, getenv func(string) string, stderr io.Writ
 	fs.StringVar(&c.Domain, "domain", "localhost", "apps are served at <app>.<domain>, as by wharfd serve")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.Resync, "resync", 5*time.Second, "full reload of the routes, healing lost notifications")
+	trusted := fs.String("trusted-proxies", "", "comma-separated CIDRs (e.g. 10.0.0.0/8) of load balancers whose X-Forwarded-* headers are kept")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return c, errHelp
@@ -60,6 +63,16 @@ func parseRouterConfig(args []string, getenv func(string) string, stderr io.Writ
 		return c, fmt.Errorf("--resync must be positive")
 	}
 	c.Domain = strings.ToLower(strings.Trim(c.Domain, "."))
+	for _, s := range strings.Split(*trusted, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return c, fmt.Errorf("--trusted-proxies: %q is not a CIDR such as 10.0.0.0/8", s)
+		}
+		c.Trusted = append(c.Trusted, p)
+	}
 	return c, nil
 }
 
@@ -113,7 +126,7 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 	var r *router.Router
 	obs := newRouterObs(db, log, func() router.Stats { return r.Stats() })
 	metrics := obs.metrics
-	r = router.New(router.Options{Logger: log, AccessLog: obs.record})
+	r = router.New(router.Options{Logger: log, AccessLog: obs.record, TrustedProxies: cfg.Trusted})
 	defer r.CloseIdleConnections()
 	src := metrics.source(router.SourceFunc(func(ctx context.Context) ([]router.Route, error) {
 		return loadRoutes(ctx, db, cfg.Domain)

@@ -28,6 +28,8 @@ type Route struct {
 	// Backends are the host:port addresses of the app's web containers,
 	// e.g. "127.0.0.1:49153". Empty means nothing is running: 503.
 	Backends []string
+	// Certificates are served over HTTPS for their names among Hosts.
+	Certificates []Certificate
 }
 
 // Source gives the full, current set of routes.
@@ -83,6 +85,7 @@ type Router struct {
 	proxy     httputil.ReverseProxy
 	pool      *connPool   // the fast path's backend connections
 	bufPool   *bufferPool // copy buffers, shared by both paths
+	certs     certCache
 }
 
 // New returns a Router with an empty table: every host is a 404 until
@@ -146,6 +149,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // in flight finish on the table they started with.
 func (r *Router) Update(routes []Route) {
 	t := buildTable(routes, r.log)
+	r.addCerts(t, routes)
 	r.table.Store(t)
 	r.pool.retain(t.addrs())
 	r.log.Debug("router table updated", "routes", t.routes, "hosts", len(t.exact)+len(t.wild))

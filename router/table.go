@@ -1,6 +1,7 @@
 package router
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"strings"
 )
@@ -15,6 +16,7 @@ type table struct {
 	wild     map[string]*route // "example.com" for "*.example.com"
 	routes   int
 	backends int
+	certs    map[string]*tls.Certificate // by DNS name, "*.example.com" for wildcards; nil when none
 }
 
 // route is one app in a table. Built once per Update, then read-only

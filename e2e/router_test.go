@@ -2,10 +2,20 @@ package e2e
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,17 +28,17 @@ import (
 
 // routerNode is one `wharfd router` process.
 type routerNode struct {
-	httpAddr, metricsAddr string
-	cmd                   *exec.Cmd
-	log                   *syncBuffer
-	done                  chan struct{}
+	httpAddr, httpsAddr, metricsAddr string
+	cmd                              *exec.Cmd
+	log                              *syncBuffer
+	done                             chan struct{}
 }
 
 func startRouter(t *testing.T, dbURL string) *routerNode {
 	t.Helper()
 	wharfd, _ := binaries(t)
-	n := &routerNode{httpAddr: freeAddr(t), metricsAddr: freeAddr(t), log: &syncBuffer{}, done: make(chan struct{})}
-	n.cmd = exec.Command(wharfd, "router", "--database-url", dbURL, "--http-addr", n.httpAddr,
+	n := &routerNode{httpAddr: freeAddr(t), httpsAddr: freeAddr(t), metricsAddr: freeAddr(t), log: &syncBuffer{}, done: make(chan struct{})}
+	n.cmd = exec.Command(wharfd, "router", "--database-url", dbURL, "--http-addr", n.httpAddr, "--https-addr", n.httpsAddr,
 		"--metrics-addr", n.metricsAddr, "--domain", "localhost", "--resync", "2s")
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
@@ -115,6 +125,27 @@ func TestRouterNodes(t *testing.T) {
 		}
 		took := r2.waitFor(t, "www."+app+".test", "shop", time.Second)
 		t.Logf("route change visible on the second router after %s", took)
+	})
+
+	t.Run("a certificate stored once is served by both routers over HTTP/2", func(t *testing.T) {
+		host := "www." + app + ".test"
+		certPEM, keyPEM := selfSignedPEM(t, host)
+		if _, err := db.AddCertificate(ctx, store.Certificate{App: app, Names: []string{host}, CertPEM: certPEM, KeyPEM: keyPEM, NotAfter: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range []*routerNode{r2, r1} {
+			deadline := time.Now().Add(2 * time.Second)
+			for {
+				proto, body, err := httpsGet(n.httpsAddr, host, certPEM)
+				if err == nil && proto == "HTTP/2.0" && body == "shop" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("https://%s on router %s: %s %q %v", host, n.httpsAddr, proto, body, err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
 	})
 
 	t.Run("access log and metrics", func(t *testing.T) {
@@ -206,6 +237,22 @@ func TestDomainsCLI(t *testing.T) {
 	if out, err := d.cli(t, "domains", "-a", shop); err != nil || !strings.Contains(out, host) {
 		t.Fatalf("domains: %v\n%s", err, out)
 	}
+	dir := t.TempDir()
+	for _, name := range []string{host, "www." + blog + ".test"} {
+		certPEM, keyPEM := selfSignedPEM(t, name)
+		writeFile(t, filepath.Join(dir, name+".pem"), certPEM)
+		writeFile(t, filepath.Join(dir, name+".key"), keyPEM)
+	}
+	if out, err := d.cli(t, "certs:add", "-a", shop, filepath.Join(dir, host+".pem"), filepath.Join(dir, host+".key")); err != nil || !strings.Contains(out, "Added a certificate for "+host) {
+		t.Fatalf("certs:add: %v\n%s", err, out)
+	}
+	other := "www." + blog + ".test"
+	if out, err := d.cli(t, "certs:add", "-a", shop, filepath.Join(dir, other+".pem"), filepath.Join(dir, other+".key")); err == nil || !strings.Contains(out, "not a domain of "+shop) {
+		t.Fatalf("certs:add for another name: %v\n%s", err, out)
+	}
+	if out, err := d.cli(t, "certs", "-a", shop); err != nil || !strings.Contains(out, host) {
+		t.Fatalf("certs: %v\n%s", err, out)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for code, _, _ := d.get(host, "/x"); code != 503; code, _, _ = d.get(host, "/x") {
 		if time.Now().After(deadline) {
@@ -237,4 +284,44 @@ func TestDomainsCLI(t *testing.T) {
 			t.Fatalf("%s still routed after domains:remove", host)
 		}
 	}
+}
+
+// selfSignedPEM returns a certificate for host and its key, as PEM.
+func selfSignedPEM(t *testing.T, host string) (certPEM, keyPEM string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: host},
+		DNSNames: []string{host}, NotBefore: time.Now().Add(-time.Minute), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})), string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}))
+}
+
+// httpsGet asks addr for https://host/, trusting only rootPEM, and returns
+// the protocol and body.
+func httpsGet(addr, host, rootPEM string) (string, string, error) {
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM([]byte(rootPEM))
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "tcp", addr)
+		}}
+	defer tr.CloseIdleConnections()
+	res, err := (&http.Client{Transport: tr, Timeout: 5 * time.Second}).Get("https://" + host + "/")
+	if err != nil {
+		return "", "", err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	return res.Proto, string(b), err
 }

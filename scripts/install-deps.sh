@@ -16,6 +16,7 @@ pg_bin || need+=(postgresql)
 have file || need+=(file)
 have docker || need+=(docker.io)
 have make || need+=(make)
+have openssl || need+=(openssl)
 have chromium || need+=(chromium) # the dashboard's browser tests
 { have debootstrap || [ -x /usr/sbin/debootstrap ]; } || need+=(debootstrap) # the buildpack stack's base image
 # Optional group, only for `make bench-router` (not for `make test`): WHARF_BENCH_DEPS=1.

@@ -130,3 +130,30 @@ func TestRouterLogsAreBounded(t *testing.T) {
 		t.Fatalf("RouterLogs(none) = %s, %v", got, err)
 	}
 }
+
+func TestCertificates(t *testing.T) {
+	db := openDB(t)
+	ctx := ctxT(t)
+	mustApp(t, db, "shop")
+	later := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	if _, err := db.AddCertificate(ctx, store.Certificate{App: "shop", Names: []string{"a.example.com", "b.example.com"}, CertPEM: "c1", KeyPEM: "k1", NotAfter: later}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddCertificate(ctx, store.Certificate{App: "shop", Names: []string{"c.example.com"}, CertPEM: "c2", KeyPEM: "k2", NotAfter: later}); err != nil {
+		t.Fatal(err)
+	}
+	// Sharing a name replaces the older certificate.
+	if _, err := db.AddCertificate(ctx, store.Certificate{App: "shop", Names: []string{"b.example.com"}, CertPEM: "c3", KeyPEM: "k3", NotAfter: later}); err != nil {
+		t.Fatal(err)
+	}
+	list, err := db.ListCertificates(ctx, "shop")
+	if err != nil || len(list) != 2 || list[0].Names[0] != "b.example.com" || list[0].KeyPEM != "" || !list[0].NotAfter.Equal(later) {
+		t.Fatalf("ListCertificates = %+v, %v", list, err)
+	}
+	all, err := db.AllCertificates(ctx)
+	if err != nil || len(all) != 2 || all[0].KeyPEM != "k2" || all[1].KeyPEM != "k3" {
+		t.Fatalf("AllCertificates = %+v, %v", all, err)
+	}
+	_, err = db.AddCertificate(ctx, store.Certificate{App: "nope", Names: []string{"x.example.com"}, NotAfter: later})
+	wantCode(t, err, wharf.ENOTFOUND)
+}

@@ -21,6 +21,25 @@ type DomainService interface {
 	// RouterLogs returns the app's newest n access-log entries (JSON
 	// objects), oldest first.
 	RouterLogs(ctx context.Context, app string, n int) ([]json.RawMessage, error)
+	// ListCertificates returns an app's TLS certificates (never their keys).
+	ListCertificates(ctx context.Context, app string) ([]Certificate, error)
+	// AddCertificate installs a PEM certificate chain and key whose names
+	// are the app's domains; EINVALID says what is wrong with it.
+	AddCertificate(ctx context.Context, user, app, certPEM, keyPEM string) (Certificate, error)
+}
+
+// Certificate describes a TLS certificate of an app.
+type Certificate struct {
+	App       string    `json:"app"`
+	Names     []string  `json:"names"`
+	NotAfter  time.Time `json:"not_after"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// addCertificateRequest is the body of POST /apps/{app}/certs.
+type addCertificateRequest struct {
+	CertPEM string `json:"cert_pem"`
+	KeyPEM  string `json:"key_pem"`
 }
 
 // Domain is a custom hostname of an app.
@@ -47,6 +66,38 @@ func (s *server) domainRoutes(r chi.Router) {
 	r.Post("/apps/{app}/domains", s.api(s.addDomain))
 	r.Delete("/apps/{app}/domains/{hostname}", s.api(s.removeDomain))
 	r.Get("/apps/{app}/router-logs", s.api(s.routerLogs))
+	r.Get("/apps/{app}/certs", s.api(s.listCertificates))
+	r.Post("/apps/{app}/certs", s.api(s.addCertificate))
+}
+
+// listCertificates answers GET /apps/{app}/certs with a JSON array of Certificate.
+func (s *server) listCertificates(w http.ResponseWriter, r *http.Request, _ string) error {
+	cs, err := s.svc.ListCertificates(r.Context(), chi.URLParam(r, "app"))
+	if err != nil {
+		return err
+	}
+	if cs == nil {
+		cs = []Certificate{}
+	}
+	writeJSON(w, http.StatusOK, cs)
+	return nil
+}
+
+// addCertificate answers POST /apps/{app}/certs {"cert_pem", "key_pem"} with 201.
+func (s *server) addCertificate(w http.ResponseWriter, r *http.Request, user string) error {
+	var req addCertificateRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.CertPEM == "" || req.KeyPEM == "" {
+		return wharf.Errorf(wharf.EINVALID, `missing certificate or key: send {"cert_pem": "-----BEGIN CERTIFICATE-----...", "key_pem": "-----BEGIN PRIVATE KEY-----..."}`)
+	}
+	c, err := s.svc.AddCertificate(r.Context(), user, chi.URLParam(r, "app"), req.CertPEM, req.KeyPEM)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c)
+	return nil
 }
 
 // listDomains answers GET /apps/{app}/domains with a JSON array of Domain.

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wharfhq/wharf/web"
@@ -18,6 +20,8 @@ func domainCommands() []command {
 		{"domains", "-a APP [--json]", "list an app's custom domains", domainsList},
 		{"domains:add", "-a APP DOMAIN [--json]", "route DOMAIN (www.example.com or *.example.com) to an app", domainsAdd},
 		{"domains:remove", "-a APP DOMAIN", "stop routing DOMAIN to an app", domainsRemove},
+		{"certs", "-a APP [--json]", "list an app's TLS certificates", certsList},
+		{"certs:add", "-a APP CERT.pem KEY.pem [--json]", "serve your own certificate for the app's domains over HTTPS", certsAdd},
 	}
 }
 
@@ -131,4 +135,59 @@ func routerLogs(ctx context.Context, c *cli, app string, n int, asJSON bool) err
 			app, e.Method, e.Host, e.Path, e.Status, e.DurationMS, e.Bytes, e.RequestID)
 	}
 	return nil
+}
+
+// certsList is `wharf certs -a APP`.
+func certsList(ctx context.Context, c *cli, args []string) error {
+	app, _, asJSON, err := appArgs(ctx, c, "certs", args, 0)
+	if err != nil {
+		return err
+	}
+	var cs []web.Certificate
+	raw, err := c.api.get(ctx, "/apps/"+url.PathEscape(app)+"/certs", &cs)
+	if err != nil || asJSON {
+		if err == nil {
+			err = printJSON(c.stdout, raw)
+		}
+		return err
+	}
+	if len(cs) == 0 {
+		_, err := fmt.Fprintf(c.stdout, "%s has no certificates. Add one with: wharf certs:add -a %s cert.pem key.pem\n", app, app)
+		return err
+	}
+	tw := table(c.stdout)
+	fmt.Fprintln(tw, "NAMES\tEXPIRES\tADDED")
+	for _, ct := range cs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.Join(ct.Names, ", "), date(ct.NotAfter), date(ct.CreatedAt))
+	}
+	return tw.Flush()
+}
+
+// certsAdd is `wharf certs:add -a APP CERT.pem KEY.pem`.
+func certsAdd(ctx context.Context, c *cli, args []string) error {
+	app, pos, asJSON, err := appArgs(ctx, c, "certs:add", args, 2)
+	if err != nil {
+		return err
+	}
+	var pems [2]string
+	for i, path := range pos {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("reading %s: %v", path, err)
+		}
+		pems[i] = string(b)
+	}
+	raw, err := c.api.do(ctx, http.MethodPost, "/apps/"+url.PathEscape(app)+"/certs", map[string]string{"cert_pem": pems[0], "key_pem": pems[1]})
+	if err != nil || asJSON {
+		if err == nil {
+			err = printJSON(c.stdout, raw)
+		}
+		return err
+	}
+	var ct web.Certificate
+	if err := decodeAnswer(raw, &ct); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "Added a certificate for %s to %s, valid until %s.\n", strings.Join(ct.Names, ", "), app, date(ct.NotAfter))
+	return err
 }

@@ -2,7 +2,11 @@ package main
 
 import (
 	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"testing"
+
+	"github.com/wharfhq/wharf/internal/testenv"
 )
 
 func TestDomainsCommands(t *testing.T) {
@@ -41,4 +45,22 @@ func TestRouterLogs(t *testing.T) {
 	}
 	mustContain(t, h.ok("logs", "-a", "shop", "--router"), "GET shop.localhost/a 200 1.2ms 12B r1\n")
 	mustContain(t, h.fail("logs", "-a", "nope", "--router"), `app "nope" not found`)
+}
+
+func TestCertsCommands(t *testing.T) {
+	h := newHarness(t)
+	h.ok("apps:create", "shop")
+	mustContain(t, h.ok("certs", "-a", "shop"), "shop has no certificates. Add one with: wharf certs:add -a shop cert.pem key.pem")
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	out, err := exec.Command("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+		"-subj", "/CN=www.shop.test", "-addext", "subjectAltName=DNS:www.shop.test", "-keyout", keyFile, "-out", certFile).CombinedOutput()
+	if err != nil {
+		testenv.Missing(t, "openssl: %v\n%s", err, out)
+	}
+	mustContain(t, h.ok("certs:add", "-a", "shop", certFile, keyFile), "Added a certificate for www.shop.test to shop, valid until ")
+	mustContain(t, h.ok("certs", "-a", "shop"), "NAMES", "www.shop.test")
+	mustContain(t, h.fail("certs:add", "-a", "shop", keyFile, certFile), "not a certificate and its key")
+	mustContain(t, h.fail("certs:add", "-a", "shop", certFile), "usage: wharf certs:add -a APP CERT.pem KEY.pem")
+	mustContain(t, h.fail("certs:add", "-a", "shop", filepath.Join(dir, "none.pem"), keyFile), "reading ")
 }

@@ -67,6 +67,7 @@ type routeStore interface {
 	ListApps(ctx context.Context) ([]wharf.App, error)
 	AllProcesses(ctx context.Context) ([]wharf.Process, error)
 	AllDomains(ctx context.Context) ([]store.Domain, error)
+	AllCertificates(ctx context.Context) ([]store.Certificate, error)
 }
 
 // loadRoutes is the router's view of the database: each app's default host
@@ -95,10 +96,18 @@ func loadRoutes(ctx context.Context, db routeStore, domain string) ([]router.Rou
 	for _, d := range domains {
 		hosts[d.App] = append(hosts[d.App], d.Hostname)
 	}
+	certs, err := db.AllCertificates(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing certificates: %w", err)
+	}
+	appCerts := map[string][]router.Certificate{}
+	for _, c := range certs {
+		appCerts[c.App] = append(appCerts[c.App], router.Certificate{CertPEM: c.CertPEM, KeyPEM: c.KeyPEM})
+	}
 	routes := make([]router.Route, 0, len(apps))
 	for _, a := range apps {
 		h := append([]string{a.Name + "." + domain}, hosts[a.Name]...)
-		routes = append(routes, router.Route{App: a.Name, Hosts: h, Backends: backends[a.Name]})
+		routes = append(routes, router.Route{App: a.Name, Hosts: h, Backends: backends[a.Name], Certificates: appCerts[a.Name]})
 	}
 	return routes, nil
 }

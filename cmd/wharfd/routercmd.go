@@ -24,6 +24,7 @@ import (
 type routerConfig struct {
 	DatabaseURL string
 	HTTPAddr    string
+	HTTPSAddr   string
 	MetricsAddr string
 	Domain      string
 	LogFormat   string
@@ -41,6 +42,7 @@ func parseRouterConfig(args []string, getenv func(string) string, stderr io.Writ
 	}
 	fs.StringVar(&c.DatabaseURL, "database-url", dbURL, "Postgres URL of the Wharf installation (env WHARF_DATABASE_URL or DATABASE_URL)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "router listen address")
+	fs.StringVar(&c.HTTPSAddr, "https-addr", ":8443", "router HTTPS listen address (certificates from wharf certs:add); empty: none")
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9100", "Prometheus /metrics listen address; empty: none")
 	fs.StringVar(&c.Domain, "domain", "localhost", "apps are served at <app>.<domain>, as by wharfd serve")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
@@ -138,14 +140,26 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 	servers := []*http.Server{{Handler: r, ReadHeaderTimeout: 30 * time.Second}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(servers[0], ln) })
+	if cfg.HTTPSAddr != "" {
+		tln, err := net.Listen("tcp", cfg.HTTPSAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("router HTTPS listen: %w", err)
+		}
+		srv := &http.Server{Handler: r, TLSConfig: r.TLSConfig(), ReadHeaderTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)} // failed handshakes are routine
+		servers = append(servers, srv)
+		g.Go(func() error { return serveHTTPS(srv, tln) })
+	}
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
 			ln.Close()
 			return fmt.Errorf("metrics listen: %w", err)
 		}
-		servers = append(servers, &http.Server{Handler: obs.withMetrics(http.NotFoundHandler()), ReadHeaderTimeout: 30 * time.Second})
-		g.Go(func() error { return serveHTTP(servers[1], mln) })
+		msrv := &http.Server{Handler: obs.withMetrics(http.NotFoundHandler()), ReadHeaderTimeout: 30 * time.Second}
+		servers = append(servers, msrv)
+		g.Go(func() error { return serveHTTP(msrv, mln) })
 	}
 	g.Go(func() error { watchStore(gctx, db, r, src, metrics, cfg.Resync, log); return nil })
 	g.Go(func() error { obs.sink.run(gctx); return nil })
@@ -153,7 +167,7 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 		<-gctx.Done()
 		return shutdownServers(servers)
 	})
-	log.Info("wharfd router is ready", "http", ln.Addr().String(), "metrics", cfg.MetricsAddr, "domain", cfg.Domain)
+	log.Info("wharfd router is ready", "http", ln.Addr().String(), "https", cfg.HTTPSAddr, "metrics", cfg.MetricsAddr, "domain", cfg.Domain)
 	err = g.Wait()
 	if ctx.Err() != nil {
 		return nil
@@ -178,6 +192,13 @@ func watchStore(ctx context.Context, db *store.DB, r *router.Router, src router.
 		}
 	}()
 	r.Watch(ctx, src, changes, resync)
+}
+
+func serveHTTPS(srv *http.Server, ln net.Listener) error {
+	if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
 func shutdownServers(servers []*http.Server) error {

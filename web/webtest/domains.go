@@ -2,6 +2,7 @@ package webtest
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -15,6 +16,43 @@ import (
 type domainState struct {
 	hosts map[string]web.Domain        // hostname → domain
 	logs  map[string][]json.RawMessage // app → entries, oldest first
+	certs map[string][]web.Certificate // app → certificates
+}
+
+// ListCertificates implements web.Service.
+func (f *Fake) ListCertificates(_ context.Context, app string) ([]web.Certificate, error) {
+	if err := f.hook("ListCertificates"); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return nil, wharf.Errorf(wharf.ENOTFOUND, "app %q not found", app)
+	}
+	return slices.Clone(f.domains.certs[app]), nil
+}
+
+// AddCertificate implements web.Service: it checks the pair like the
+// daemon, not the names.
+func (f *Fake) AddCertificate(_ context.Context, _, app, certPEM, keyPEM string) (web.Certificate, error) {
+	if err := f.hook("AddCertificate"); err != nil {
+		return web.Certificate{}, err
+	}
+	pair, err := tls.X509KeyPair([]byte(certPEM), []byte(keyPEM))
+	if err != nil {
+		return web.Certificate{}, wharf.Errorf(wharf.EINVALID, "not a certificate and its key: %v", err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return web.Certificate{}, wharf.Errorf(wharf.ENOTFOUND, "app %q not found", app)
+	}
+	c := web.Certificate{App: app, Names: pair.Leaf.DNSNames, NotAfter: pair.Leaf.NotAfter, CreatedAt: time.Now().UTC()}
+	if f.domains.certs == nil {
+		f.domains.certs = map[string][]web.Certificate{}
+	}
+	f.domains.certs[app] = append(f.domains.certs[app], c)
+	return c, nil
 }
 
 // AddRouterLog appends an access-log entry for app.

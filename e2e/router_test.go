@@ -9,11 +9,13 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -34,12 +36,13 @@ type routerNode struct {
 	done                             chan struct{}
 }
 
-func startRouter(t *testing.T, dbURL string) *routerNode {
+func startRouter(t *testing.T, dbURL string, extra ...string) *routerNode {
 	t.Helper()
 	wharfd, _ := binaries(t)
 	n := &routerNode{httpAddr: freeAddr(t), httpsAddr: freeAddr(t), metricsAddr: freeAddr(t), log: &syncBuffer{}, done: make(chan struct{})}
 	n.cmd = exec.Command(wharfd, "router", "--database-url", dbURL, "--http-addr", n.httpAddr, "--https-addr", n.httpsAddr,
 		"--metrics-addr", n.metricsAddr, "--domain", "localhost", "--resync", "2s")
+	n.cmd.Args = append(n.cmd.Args, extra...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
 		t.Fatalf("starting wharfd router: %v", err)
@@ -324,4 +327,122 @@ func httpsGet(addr, host, rootPEM string) (string, string, error) {
 	defer res.Body.Close()
 	b, err := io.ReadAll(res.Body)
 	return res.Proto, string(b), err
+}
+
+// startPebble builds and starts Let's Encrypt's Pebble ACME server on
+// loopback (validation skipped: PEBBLE_VA_ALWAYS_VALID=1) and returns its
+// directory URL, the root its own HTTPS uses, and its log.
+func startPebble(t *testing.T) (dirURL, rootPEM string, log *syncBuffer) {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/letsencrypt/pebble/v2").Output()
+	if err != nil {
+		t.Fatalf("finding the pebble module: %v", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	bin := filepath.Join(binDir, "pebble")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/letsencrypt/pebble/v2/cmd/pebble").CombinedOutput(); err != nil {
+		t.Fatalf("building pebble: %v\n%s", err, out)
+	}
+	addr := freeAddr(t)
+	conf := fmt.Sprintf(`{"pebble": {"listenAddress": %q, "managementListenAddress": %q, "certificate": %q, "privateKey": %q,
+		"httpPort": 1, "tlsPort": 1, "ocspResponderURL": "", "externalAccountBindingRequired": false,
+		"retryAfter": {"authz": 1, "order": 1}, "keyAlgorithm": "ecdsa",
+		"profiles": {"default": {"description": "default", "validityPeriod": 7776000}}}}`,
+		addr, freeAddr(t), filepath.Join(mod, "test/certs/localhost/cert.pem"), filepath.Join(mod, "test/certs/localhost/key.pem"))
+	confPath := filepath.Join(t.TempDir(), "pebble.json")
+	writeFile(t, confPath, conf)
+	log = &syncBuffer{}
+	cmd := exec.Command(bin, "-config", confPath)
+	cmd.Env = append(os.Environ(), "PEBBLE_VA_ALWAYS_VALID=1", "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting pebble: %v", err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("pebble log:\n%s", log)
+		}
+	})
+	root, err := os.ReadFile(filepath.Join(mod, "test/certs/pebble.minica.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if conn, err := net.Dial("tcp", addr); err == nil {
+			conn.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pebble does not listen on %s:\n%s", addr, log)
+		}
+	}
+	return "https://" + addr + "/dir", string(root), log
+}
+
+// servedCert returns the leaf certificate addr presents for host.
+func servedCert(addr, host string) (*x509.Certificate, error) {
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr,
+		&tls.Config{ServerName: host, InsecureSkipVerify: true}) // Pebble's roots are random; compared by serial instead
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	return conn.ConnectionState().PeerCertificates[0], nil
+}
+
+// TestACMEWithPebble: a custom domain gets a certificate from a real ACME
+// server; a second router node serves the same certificate from Postgres
+// without asking the CA again.
+func TestACMEWithPebble(t *testing.T) {
+	cluster, _ := testenv.PostgresCluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	db, err := store.Open(ctx, cluster.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	dirURL, rootPEM, pebbleLog := startPebble(t)
+	rootFile := filepath.Join(t.TempDir(), "root.pem")
+	writeFile(t, rootFile, rootPEM)
+	app := uniqueApp("shop")
+	host := "www." + app + ".test"
+	if _, err := db.CreateApp(ctx, app); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddDomain(ctx, app, host); err != nil {
+		t.Fatal(err)
+	}
+	acme := []string{"--acme-ca", dirURL, "--acme-ca-root", rootFile, "--acme-email", "ops@example.com"}
+	r1 := startRouter(t, cluster.URL(), acme...)
+	var first *x509.Certificate
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if first, err = servedCert(r1.httpsAddr, host); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no certificate for %s from the first router: %v", host, err)
+		}
+	}
+	if len(first.DNSNames) != 1 || first.DNSNames[0] != host || !strings.Contains(first.Issuer.CommonName, "Pebble") {
+		t.Fatalf("certificate for %v issued by %q", first.DNSNames, first.Issuer.CommonName)
+	}
+	r2 := startRouter(t, cluster.URL(), acme...)
+	var second *x509.Certificate
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if second, err = servedCert(r2.httpsAddr, host); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no certificate for %s from the second router: %v", host, err)
+		}
+	}
+	if second.SerialNumber.Cmp(first.SerialNumber) != 0 {
+		t.Errorf("the second router serves serial %x, the first %x", second.SerialNumber, first.SerialNumber)
+	}
+	if n := strings.Count(pebbleLog.String(), "Issued certificate serial"); n != 1 {
+		t.Errorf("pebble issued %d certificates, want 1", n)
+	}
 }

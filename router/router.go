@@ -9,6 +9,7 @@ package router
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -67,6 +68,9 @@ type Options struct {
 	TrustedProxies []netip.Prefix
 	// MaxBodyBytes caps request bodies; larger ones get 413. Default 100 MB.
 	MaxBodyBytes int64
+	// GetCertificate, when set, is asked for TLS names without a
+	// certificate in the table, and for ACME TLS-ALPN challenges.
+	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 }
 
 // DefaultMaxBodyBytes is the request body cap when Options.MaxBodyBytes is 0.
@@ -79,6 +83,7 @@ type Router struct {
 	accessLog func(AccessEntry)
 	trusted   []netip.Prefix
 	maxBody   int64
+	getCert   func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 
 	table     atomic.Pointer[table]
 	transport *http.Transport
@@ -96,6 +101,7 @@ func New(o Options) *Router {
 		accessLog: o.AccessLog,
 		trusted:   append([]netip.Prefix(nil), o.TrustedProxies...),
 		maxBody:   o.MaxBodyBytes,
+		getCert:   o.GetCertificate,
 		transport: newTransport(),
 		pool:      newConnPool(),
 		bufPool:   newBufferPool(),

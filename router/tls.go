@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -76,6 +77,9 @@ func (r *Router) addCerts(t *table, routes []Route) {
 // GetCertificate is tls.Config.GetCertificate: the certificate for the
 // SNI name, exact first, then a wildcard one.
 func (r *Router) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if r.getCert != nil && slices.Contains(hello.SupportedProtos, acmeTLSALPN) {
+		return r.getCert(hello)
+	}
 	t := r.table.Load()
 	name := strings.ToLower(strings.TrimSuffix(hello.ServerName, "."))
 	if c := t.certs[name]; c != nil {
@@ -86,11 +90,22 @@ func (r *Router) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, e
 			return c, nil
 		}
 	}
+	if r.getCert != nil {
+		return r.getCert(hello)
+	}
 	return nil, fmt.Errorf("router: no certificate for %q", hello.ServerName)
 }
 
+// acmeTLSALPN is the ALPN protocol of ACME TLS-ALPN-01 challenges.
+const acmeTLSALPN = "acme-tls/1"
+
 // TLSConfig returns the configuration for the router's HTTPS listener:
-// certificates by SNI from the table, HTTP/2 and HTTP/1.1.
+// certificates by SNI from the table (then Options.GetCertificate), HTTP/2
+// and HTTP/1.1, and ACME TLS-ALPN when Options.GetCertificate is set.
 func (r *Router) TLSConfig() *tls.Config {
-	return &tls.Config{GetCertificate: r.GetCertificate, NextProtos: []string{"h2", "http/1.1"}, MinVersion: tls.VersionTLS12}
+	protos := []string{"h2", "http/1.1"}
+	if r.getCert != nil {
+		protos = append(protos, acmeTLSALPN)
+	}
+	return &tls.Config{GetCertificate: r.GetCertificate, NextProtos: protos, MinVersion: tls.VersionTLS12}
 }

@@ -30,6 +30,7 @@ type routerConfig struct {
 	LogFormat   string
 	Resync      time.Duration
 	Trusted     []netip.Prefix
+	ACME        acmeConfig
 }
 
 func parseRouterConfig(args []string, getenv func(string) string, stderr io.Writer) (routerConfig, error) {
@@ -47,6 +48,9 @@ func parseRouterConfig(args []string, getenv func(string) string, stderr io.Writ
 	fs.StringVar(&c.Domain, "domain", "localhost", "apps are served at <app>.<domain>, as by wharfd serve")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.Resync, "resync", 5*time.Second, "full reload of the routes, healing lost notifications")
+	fs.StringVar(&c.ACME.CA, "acme-ca", "", "ACME directory URL for automatic certificates of custom domains, e.g. https://acme-v02.api.letsencrypt.org/directory; empty: none")
+	fs.StringVar(&c.ACME.Email, "acme-email", "", "contact email for the ACME account")
+	fs.StringVar(&c.ACME.CARoot, "acme-ca-root", "", "PEM file of an extra root to trust for the ACME CA's own HTTPS (a private CA, Pebble)")
 	trusted := fs.String("trusted-proxies", "", "comma-separated CIDRs (e.g. 10.0.0.0/8) of load balancers whose X-Forwarded-* headers are kept")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -128,16 +132,33 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 	var r *router.Router
 	obs := newRouterObs(db, log, func() router.Stats { return r.Stats() })
 	metrics := obs.metrics
-	r = router.New(router.Options{Logger: log, AccessLog: obs.record, TrustedProxies: cfg.Trusted})
+	opts := router.Options{Logger: log, AccessLog: obs.record, TrustedProxies: cfg.Trusted}
+	var acme *acmeManager
+	if cfg.ACME.CA != "" {
+		var err error
+		if acme, err = newACMEManager(cfg.ACME, db, log); err != nil {
+			return err
+		}
+		opts.GetCertificate = acme.getCertificate
+	}
+	r = router.New(opts)
 	defer r.CloseIdleConnections()
-	src := metrics.source(router.SourceFunc(func(ctx context.Context) ([]router.Route, error) {
-		return loadRoutes(ctx, db, cfg.Domain)
+	var handler http.Handler = r
+	if acme != nil {
+		handler = acme.httpChallenges(r)
+	}
+	src := metrics.source(router.SourceFunc(func(sctx context.Context) ([]router.Route, error) {
+		routes, err := loadRoutes(sctx, db, cfg.Domain)
+		if err == nil && acme != nil {
+			acme.manage(ctx, routes, cfg.Domain)
+		}
+		return routes, err
 	}))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("router listen: %w", err)
 	}
-	servers := []*http.Server{{Handler: r, ReadHeaderTimeout: 30 * time.Second}}
+	servers := []*http.Server{{Handler: handler, ReadHeaderTimeout: 30 * time.Second}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(servers[0], ln) })
 	if cfg.HTTPSAddr != "" {

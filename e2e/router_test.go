@@ -276,6 +276,24 @@ func TestDomainsCLI(t *testing.T) {
 	if err != nil || !strings.Contains(metrics, `wharf_router_requests_total{app="`+shop+`",class="5xx"}`) || !strings.Contains(metrics, "wharf_router_hosts ") {
 		t.Fatalf("/metrics: %v\n%s", err, metrics)
 	}
+	if out, err := d.cli(t, "certs:redirect", "-a", shop, "on"); err != nil {
+		t.Fatalf("certs:redirect: %v\n%s", err, out)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for deadline = time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		req, _ := http.NewRequest("GET", "http://"+d.httpAddr+"/x?y=1", nil)
+		req.Host = host
+		res, err := noFollow.Do(req)
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == 308 && res.Header.Get("Location") == "https://"+host+"/x?y=1" {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTPS redirect for %s: %v %v", host, res, err)
+		}
+	}
 	if out, err := d.cli(t, "domains:remove", "-a", shop, host); err != nil {
 		t.Fatalf("domains:remove: %v\n%s", err, out)
 	}

@@ -31,6 +31,8 @@ type Route struct {
 	Backends []string
 	// Certificates are served over HTTPS for their names among Hosts.
 	Certificates []Certificate
+	// RedirectHTTPS answers plain-HTTP requests with a 308 to HTTPS.
+	RedirectHTTPS bool
 }
 
 // Source gives the full, current set of routes.
@@ -71,6 +73,8 @@ type Options struct {
 	// GetCertificate, when set, is asked for TLS names without a
 	// certificate in the table, and for ACME TLS-ALPN challenges.
 	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	// HTTPSPort is the port HTTPS redirects point to; default 443.
+	HTTPSPort string
 }
 
 // DefaultMaxBodyBytes is the request body cap when Options.MaxBodyBytes is 0.
@@ -84,6 +88,7 @@ type Router struct {
 	trusted   []netip.Prefix
 	maxBody   int64
 	getCert   func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+	httpsPort string
 
 	table     atomic.Pointer[table]
 	transport *http.Transport
@@ -102,6 +107,7 @@ func New(o Options) *Router {
 		trusted:   append([]netip.Prefix(nil), o.TrustedProxies...),
 		maxBody:   o.MaxBodyBytes,
 		getCert:   o.GetCertificate,
+		httpsPort: o.HTTPSPort,
 		transport: newTransport(),
 		pool:      newConnPool(),
 		bufPool:   newBufferPool(),
@@ -142,6 +148,8 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch {
 	case rt == nil:
 		writePage(&ex.rw, http.StatusNotFound, notFoundPage(req.Host))
+	case rt.redirectHTTPS && req.TLS == nil:
+		r.redirectToHTTPS(&ex.rw, req)
 	case len(rt.rr.addrs) == 0:
 		writePage(&ex.rw, http.StatusServiceUnavailable, rt.noBackendsPage)
 	case req.ContentLength > r.maxBody:

@@ -25,6 +25,7 @@ type route struct {
 	app            string
 	rr             roundRobin
 	noBackendsPage string // the 503 body, made once
+	redirectHTTPS  bool
 }
 
 func buildTable(routes []Route, log *slog.Logger) *table {
@@ -65,7 +66,7 @@ func newRoute(r Route) *route {
 			addrs = append(addrs, b)
 		}
 	}
-	return &route{app: r.App, rr: roundRobin{addrs: addrs}, noBackendsPage: noBackendsPage(r.App)}
+	return &route{app: r.App, rr: roundRobin{addrs: addrs}, noBackendsPage: noBackendsPage(r.App), redirectHTTPS: r.RedirectHTTPS}
 }
 
 // add installs rt under host and reports whether it did. Invalid hosts and

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -108,4 +109,18 @@ func (r *Router) TLSConfig() *tls.Config {
 		protos = append(protos, acmeTLSALPN)
 	}
 	return &tls.Config{GetCertificate: r.GetCertificate, NextProtos: protos, MinVersion: tls.VersionTLS12}
+}
+
+// redirectToHTTPS answers 308 with the same host and URI over HTTPS.
+func (r *Router) redirectToHTTPS(w http.ResponseWriter, req *http.Request) {
+	host := stripPort(req.Host)
+	if r.httpsPort != "" && r.httpsPort != "443" {
+		host += ":" + r.httpsPort
+	}
+	uri := req.RequestURI
+	if uri == "" || uri[0] != '/' {
+		uri = req.URL.RequestURI()
+	}
+	w.Header().Set("Location", "https://"+host+uri)
+	writePage(w, http.StatusPermanentRedirect, "308 Permanent Redirect: this app is served over HTTPS\n")
 }

@@ -113,3 +113,29 @@ func TestHTTPSBySNI(t *testing.T) {
 		t.Error("a removed certificate is still served")
 	}
 }
+
+func TestRedirectHTTPS(t *testing.T) {
+	r, url := front(t, Options{HTTPSPort: "8443"},
+		Route{App: "shop", Hosts: []string{"shop.localhost"}, Backends: []string{echoBackend(t, "shop")}, RedirectHTTPS: true},
+		Route{App: "blog", Hosts: []string{"blog.localhost"}, Backends: []string{echoBackend(t, "blog")}})
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, _ := http.NewRequest("GET", url+"/a/b?c=d", nil)
+	req.Host = "shop.localhost:8080"
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 308 || res.Header.Get("Location") != "https://shop.localhost:8443/a/b?c=d" {
+		t.Errorf("got %d to %q", res.StatusCode, res.Header.Get("Location"))
+	}
+	if e := echoed(t, get(t, url, "blog.localhost")); e.Name != "blog" {
+		t.Errorf("an app without the redirect answered %+v", e)
+	}
+	// Over HTTPS the app is served.
+	cert := selfSigned(t, "shop.localhost")
+	r.Update([]Route{{App: "shop", Hosts: []string{"shop.localhost"}, Backends: []string{echoBackend(t, "shop")}, RedirectHTTPS: true, Certificates: []Certificate{cert}}})
+	if res, _, err := httpsGet(tlsFront(t, r), "shop.localhost", cert); err != nil || res.StatusCode != 200 {
+		t.Errorf("over HTTPS: %v %v", res, err)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/wharfhq/wharf"
 )
 
 // Certificate is a TLS certificate chain of an app with its key (PEM).
@@ -65,4 +67,35 @@ func collectCertificates(rows pgx.Rows, err error) ([]Certificate, error) {
 		return c, err
 	})
 	return cs, translate(err, "listing certificates")
+}
+
+// SetRedirectHTTPS turns app's HTTP → HTTPS redirect on or off; ENOTFOUND
+// when app does not exist.
+func (db *DB) SetRedirectHTTPS(ctx context.Context, app string, on bool) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE apps SET redirect_https = $2 WHERE name = $1`, app, on)
+	if err != nil {
+		return translate(err, "setting the HTTPS redirect")
+	}
+	if tag.RowsAffected() == 0 {
+		return wharf.Errorf(wharf.ENOTFOUND, "%s", appNotFound(app))
+	}
+	return nil
+}
+
+// RedirectHTTPS returns the names of the apps whose HTTP requests are
+// redirected to HTTPS.
+func (db *DB) RedirectHTTPS(ctx context.Context) (map[string]bool, error) {
+	rows, err := db.pool.Query(ctx, `SELECT name FROM apps WHERE redirect_https`)
+	if err != nil {
+		return nil, translate(err, "listing HTTPS redirects")
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, translate(err, "listing HTTPS redirects")
+	}
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m, nil
 }

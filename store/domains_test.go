@@ -157,3 +157,23 @@ func TestCertificates(t *testing.T) {
 	_, err = db.AddCertificate(ctx, store.Certificate{App: "nope", Names: []string{"x.example.com"}, NotAfter: later})
 	wantCode(t, err, wharf.ENOTFOUND)
 }
+
+func TestRedirectHTTPS(t *testing.T) {
+	db := openDB(t)
+	ctx := ctxT(t)
+	mustApp(t, db, "shop")
+	mustApp(t, db, "blog")
+	if err := db.SetRedirectHTTPS(ctx, "shop", true); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := db.RedirectHTTPS(ctx); err != nil || !m["shop"] || m["blog"] {
+		t.Fatalf("RedirectHTTPS = %v, %v", m, err)
+	}
+	if err := db.SetRedirectHTTPS(ctx, "shop", false); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := db.RedirectHTTPS(ctx); len(m) != 0 {
+		t.Fatalf("after off: %v", m)
+	}
+	wantCode(t, db.SetRedirectHTTPS(ctx, "nope", true), wharf.ENOTFOUND)
+}

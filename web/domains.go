@@ -26,6 +26,13 @@ type DomainService interface {
 	// AddCertificate installs a PEM certificate chain and key whose names
 	// are the app's domains; EINVALID says what is wrong with it.
 	AddCertificate(ctx context.Context, user, app, certPEM, keyPEM string) (Certificate, error)
+	// SetRedirectHTTPS turns the app's HTTP → HTTPS redirect on or off.
+	SetRedirectHTTPS(ctx context.Context, user, app string, on bool) error
+}
+
+// redirectRequest is the body of PUT /apps/{app}/https-redirect.
+type redirectRequest struct {
+	Enabled *bool `json:"enabled"`
 }
 
 // Certificate describes a TLS certificate of an app.
@@ -68,6 +75,23 @@ func (s *server) domainRoutes(r chi.Router) {
 	r.Get("/apps/{app}/router-logs", s.api(s.routerLogs))
 	r.Get("/apps/{app}/certs", s.api(s.listCertificates))
 	r.Post("/apps/{app}/certs", s.api(s.addCertificate))
+	r.Put("/apps/{app}/https-redirect", s.api(s.setRedirect))
+}
+
+// setRedirect answers PUT /apps/{app}/https-redirect {"enabled": bool} with 204.
+func (s *server) setRedirect(w http.ResponseWriter, r *http.Request, user string) error {
+	var req redirectRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	if req.Enabled == nil {
+		return wharf.Errorf(wharf.EINVALID, `missing "enabled": send {"enabled": true} or {"enabled": false}`)
+	}
+	if err := s.svc.SetRedirectHTTPS(r.Context(), user, chi.URLParam(r, "app"), *req.Enabled); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // listCertificates answers GET /apps/{app}/certs with a JSON array of Certificate.

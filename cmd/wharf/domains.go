@@ -22,6 +22,7 @@ func domainCommands() []command {
 		{"domains:remove", "-a APP DOMAIN", "stop routing DOMAIN to an app", domainsRemove},
 		{"certs", "-a APP [--json]", "list an app's TLS certificates", certsList},
 		{"certs:add", "-a APP CERT.pem KEY.pem [--json]", "serve your own certificate for the app's domains over HTTPS", certsAdd},
+		{"certs:redirect", "-a APP on|off", "redirect the app's plain-HTTP requests to HTTPS (308)", certsRedirect},
 	}
 }
 
@@ -189,5 +190,26 @@ func certsAdd(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	_, err = fmt.Fprintf(c.stdout, "Added a certificate for %s to %s, valid until %s.\n", strings.Join(ct.Names, ", "), app, date(ct.NotAfter))
+	return err
+}
+
+// certsRedirect is `wharf certs:redirect -a APP on|off`.
+func certsRedirect(ctx context.Context, c *cli, args []string) error {
+	app, pos, _, err := appArgs(ctx, c, "certs:redirect", args, 1)
+	if err != nil {
+		return err
+	}
+	if pos[0] != "on" && pos[0] != "off" {
+		return fmt.Errorf("usage: wharf certs:redirect -a APP on|off")
+	}
+	body := map[string]bool{"enabled": pos[0] == "on"}
+	if _, err := c.api.do(ctx, http.MethodPut, "/apps/"+url.PathEscape(app)+"/https-redirect", body); err != nil {
+		return err
+	}
+	msg := "HTTP requests for %s are now redirected to HTTPS.\n"
+	if pos[0] == "off" {
+		msg = "HTTP requests for %s are served over HTTP again.\n"
+	}
+	_, err = fmt.Fprintf(c.stdout, msg, app)
 	return err
 }

@@ -63,4 +63,8 @@ func TestCertsCommands(t *testing.T) {
 	mustContain(t, h.fail("certs:add", "-a", "shop", keyFile, certFile), "not a certificate and its key")
 	mustContain(t, h.fail("certs:add", "-a", "shop", certFile), "usage: wharf certs:add -a APP CERT.pem KEY.pem")
 	mustContain(t, h.fail("certs:add", "-a", "shop", filepath.Join(dir, "none.pem"), keyFile), "reading ")
+	mustContain(t, h.ok("certs:redirect", "-a", "shop", "on"), "HTTP requests for shop are now redirected to HTTPS.")
+	mustContain(t, h.ok("certs:redirect", "-a", "shop", "off"), "served over HTTP again")
+	mustContain(t, h.fail("certs:redirect", "-a", "shop", "yes"), "usage: wharf certs:redirect -a APP on|off")
+	mustContain(t, h.fail("certs:redirect", "-a", "nope", "on"), `app "nope" not found`)
 }

@@ -62,3 +62,16 @@ func (p *platform) AddCertificate(ctx context.Context, user, app, certPEM, keyPE
 	p.event(ctx, app, user, "cert.add", "added a certificate for "+strings.Join(names, ", "))
 	return web.Certificate{App: app, Names: c.Names, NotAfter: c.NotAfter, CreatedAt: c.CreatedAt}, nil
 }
+
+// SetRedirectHTTPS turns app's HTTP → HTTPS redirect on or off.
+func (p *platform) SetRedirectHTTPS(ctx context.Context, user, app string, on bool) error {
+	if err := p.db.SetRedirectHTTPS(ctx, app, on); err != nil {
+		return err
+	}
+	state := "off"
+	if on {
+		state = "on"
+	}
+	p.event(ctx, app, user, "cert.redirect", "HTTP to HTTPS redirect "+state)
+	return nil
+}

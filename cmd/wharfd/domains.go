@@ -68,6 +68,7 @@ type routeStore interface {
 	AllProcesses(ctx context.Context) ([]wharf.Process, error)
 	AllDomains(ctx context.Context) ([]store.Domain, error)
 	AllCertificates(ctx context.Context) ([]store.Certificate, error)
+	RedirectHTTPS(ctx context.Context) (map[string]bool, error)
 }
 
 // loadRoutes is the router's view of the database: each app's default host
@@ -100,6 +101,10 @@ func loadRoutes(ctx context.Context, db routeStore, domain string) ([]router.Rou
 	if err != nil {
 		return nil, fmt.Errorf("listing certificates: %w", err)
 	}
+	redirect, err := db.RedirectHTTPS(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing HTTPS redirects: %w", err)
+	}
 	appCerts := map[string][]router.Certificate{}
 	for _, c := range certs {
 		appCerts[c.App] = append(appCerts[c.App], router.Certificate{CertPEM: c.CertPEM, KeyPEM: c.KeyPEM})
@@ -107,7 +112,7 @@ func loadRoutes(ctx context.Context, db routeStore, domain string) ([]router.Rou
 	routes := make([]router.Route, 0, len(apps))
 	for _, a := range apps {
 		h := append([]string{a.Name + "." + domain}, hosts[a.Name]...)
-		routes = append(routes, router.Route{App: a.Name, Hosts: h, Backends: backends[a.Name], Certificates: appCerts[a.Name]})
+		routes = append(routes, router.Route{App: a.Name, Hosts: h, Backends: backends[a.Name], Certificates: appCerts[a.Name], RedirectHTTPS: redirect[a.Name]})
 	}
 	return routes, nil
 }

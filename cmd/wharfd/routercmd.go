@@ -133,6 +133,9 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 	obs := newRouterObs(db, log, func() router.Stats { return r.Stats() })
 	metrics := obs.metrics
 	opts := router.Options{Logger: log, AccessLog: obs.record, TrustedProxies: cfg.Trusted}
+	if _, port, err := net.SplitHostPort(cfg.HTTPSAddr); err == nil {
+		opts.HTTPSPort = port
+	}
 	var acme *acmeManager
 	if cfg.ACME.CA != "" {
 		var err error

@@ -136,3 +136,16 @@ func (f *Fake) RouterLogs(_ context.Context, app string, n int) ([]json.RawMessa
 	logs := f.domains.logs[app]
 	return slices.Clone(logs[max(0, len(logs)-n):]), nil
 }
+
+// SetRedirectHTTPS implements web.Service.
+func (f *Fake) SetRedirectHTTPS(_ context.Context, _, app string, on bool) error {
+	if err := f.hook("SetRedirectHTTPS"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return wharf.Errorf(wharf.ENOTFOUND, "app %q not found", app)
+	}
+	return nil
+}

@@ -4,14 +4,14 @@ import (
 	"archive/tar"
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"strings"
+	"time"
 
-	"github.com/docker/docker/api/types/build"
+	"github.com/docker/docker/api/types/container"
 )
 
 // readRelease reads the last buildpack's bin/release output from the build
@@ -80,9 +80,10 @@ func parseProcfile(body string) map[string]string {
 	return procs
 }
 
-// exportImage builds the app's image: the run stack plus the compiled /app
-// as one layer owned by the user app, started through wharf-launch with the
-// web command (the Procfile's, else the buildpack's default).
+// exportImage makes the app's image: a container of the run stack gets the
+// compiled /app (owned by the user app) copied in, and is committed with
+// one layer and the config to start the web command (the Procfile's, else
+// the buildpack's default) through wharf-launch as the user app.
 func (b *Builder) exportImage(ctx context.Context, id string, bb *bpBuild, procs map[string]string, out io.Writer) (Result, error) {
 	web := procs["web"]
 	if pf, err := bb.src.readFile("Procfile"); err == nil {
@@ -97,24 +98,24 @@ func (b *Builder) exportImage(ctx context.Context, id string, bb *bpBuild, procs
 		return Result{}, fmt.Errorf("reading the compiled app: %w", err)
 	}
 	defer rc.Close()
-	dockerfile := exportDockerfile(bb.stack.Run, web, bb.req.Labels)
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeExportContext(pw, dockerfile, rc)) }()
-	resp, err := b.docker.ImageBuild(ctx, pr, build.ImageBuildOptions{
-		Tags: []string{bb.req.Tag}, Dockerfile: "Dockerfile", Remove: true, ForceRemove: true, Version: build.BuilderV1,
-	})
+	created, err := b.docker.ContainerCreate(ctx, &container.Config{Image: bb.stack.Run, Cmd: noWebCmd,
+		Labels: map[string]string{LabelBuild: bb.req.App}}, nil, nil, nil, "")
 	if err != nil {
-		pr.CloseWithError(errBuildOver)
-		return Result{}, startError(ctx, bb.req.Tag, err)
+		return Result{}, fmt.Errorf("creating the export container: %w", err)
 	}
-	defer resp.Body.Close()
-	s := &buildStream{out: io.Discard}
-	err = s.consume(resp.Body)
+	defer b.removeContainer(ctx, created.ID)
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(chownTar(pw, rc, appUID)) }()
+	err = b.docker.CopyToContainer(ctx, created.ID, "/", pr, container.CopyToContainerOptions{})
 	pr.CloseWithError(errBuildOver)
 	if err != nil {
-		return Result{}, fmt.Errorf("exporting the app image: %w", err)
+		return Result{}, fmt.Errorf("copying the compiled app into the run image: %w", err)
 	}
-	res, err := b.result(ctx, bb.req.Tag, s.imageID)
+	commit, err := b.docker.ContainerCommit(ctx, created.ID, container.CommitOptions{Reference: bb.req.Tag, Config: runConfig(web, bb.req.Labels)})
+	if err != nil {
+		return Result{}, fmt.Errorf("committing the app image: %w", err)
+	}
+	res, err := b.result(ctx, bb.req.Tag, commit.ID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -136,33 +137,40 @@ func keys(m map[string]string) []string {
 	return ks
 }
 
-// exportDockerfile is the final image's definition.
-func exportDockerfile(runImage, web string, labels map[string]string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "FROM %s\n", runImage)
-	b.WriteString("COPY --chown=1000:1000 app /app\n")
-	b.WriteString("ENV HOME=/app PATH=/app/bin:/app/.venv/bin:/app/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n")
-	b.WriteString("USER app\nWORKDIR /app\n")
-	b.WriteString(`ENTRYPOINT ["/usr/local/bin/wharf-launch"]` + "\n")
-	if web != "" {
-		cmd, _ := json.Marshal([]string{"/bin/sh", "-c", web})
-		fmt.Fprintf(&b, "CMD %s\n", cmd)
+// noWebCmd is the image's command when nothing names a web process (the
+// export container is never started).
+var noWebCmd = []string{"/bin/sh", "-c", "echo 'no web process: add a Procfile with a web: line' >&2; exit 1"}
+
+// runConfig is the app image's config over the run stack's.
+func runConfig(web string, labels map[string]string) *container.Config {
+	cfg := &container.Config{
+		User:       "app",
+		WorkingDir: "/app",
+		Env: []string{"HOME=/app",
+			"PATH=/app/bin:/app/.venv/bin:/app/node_modules/.bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+		Entrypoint: []string{"/usr/local/bin/wharf-launch"},
+		Labels:     labels,
 	}
-	b.WriteString(labelInstruction(labels))
-	return b.String()
+	if web != "" {
+		cfg.Cmd = []string{"/bin/sh", "-c", web}
+	}
+	return cfg
 }
 
-// writeExportContext writes a build context of the Dockerfile and the tar
-// of /app that CopyFromContainer returned (entries under app/).
-func writeExportContext(w io.Writer, dockerfile string, appTar io.Reader) error {
+func (b *Builder) removeContainer(ctx context.Context, id string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	b.docker.ContainerRemove(rctx, id, container.RemoveOptions{Force: true})
+}
+
+// appUID is the uid and gid of the run stack's user app.
+const appUID = 1000
+
+// chownTar copies the tar stream in to w with every entry owned by uid (the
+// engine keeps the owners a tar gives).
+func chownTar(w io.Writer, in io.Reader, uid int) error {
 	tw := tar.NewWriter(w)
-	if err := tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile)), Typeflag: tar.TypeReg}); err != nil {
-		return err
-	}
-	if _, err := io.WriteString(tw, dockerfile); err != nil {
-		return err
-	}
-	tr := tar.NewReader(appTar)
+	tr := tar.NewReader(in)
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -171,6 +179,7 @@ func writeExportContext(w io.Writer, dockerfile string, appTar io.Reader) error 
 		if err != nil {
 			return fmt.Errorf("reading the compiled app: %w", err)
 		}
+		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = uid, uid, "app", "app"
 		if err := tw.WriteHeader(hdr); err != nil {
 			return err
 		}

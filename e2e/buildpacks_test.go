@@ -163,9 +163,10 @@ func TestBuildpacks(t *testing.T) {
 			"requirements.txt": "# standard library only\n",
 			"Procfile":         "web: python3 app.py\n",
 			"app.py": "import http.server, os\n" +
+				"open('written-at-start', 'w').write('the app owns /app')\n" +
 				"class H(http.server.BaseHTTPRequestHandler):\n" +
 				"    def do_GET(self):\n" +
-				"        self.send_response(200); self.end_headers(); self.wfile.write(b'hello python\\n')\n" +
+				"        self.send_response(200); self.end_headers(); self.wfile.write(b'hello python uid=%d\\n' % os.getuid())\n" +
 				"http.server.HTTPServer(('', int(os.environ['PORT'])), H).serve_forever()\n",
 		}
 		out, took, err := push(t, app, files)
@@ -173,13 +174,13 @@ func TestBuildpacks(t *testing.T) {
 			t.Fatalf("git push: %v\n%s", err, out)
 		}
 		t.Logf("FIGURE push-to-live Python (first push): %s", took.Round(time.Millisecond))
-		expectBody(t, d, app+".localhost", "hello python\n")
+		expectBody(t, d, app+".localhost", "hello python uid=1000\n")
 		files["app.py"] = strings.Replace(files["app.py"], "hello python", "hello again python", 1)
 		if out, took, err = pushTo(t, p, app, files); err != nil {
 			t.Fatalf("second git push: %v\n%s", err, out)
 		}
 		t.Logf("FIGURE push-to-live Python (second push): %s", took.Round(time.Millisecond))
-		expectBody(t, d, app+".localhost", "hello again python\n")
+		expectBody(t, d, app+".localhost", "hello again python uid=1000\n")
 		buildTimes(t, d, app)
 	})
 

@@ -98,8 +98,8 @@ func (b *Builder) exportImage(ctx context.Context, id string, bb *bpBuild, procs
 		return Result{}, fmt.Errorf("reading the compiled app: %w", err)
 	}
 	defer rc.Close()
-	created, err := b.docker.ContainerCreate(ctx, &container.Config{Image: bb.stack.Run, Cmd: noWebCmd,
-		Labels: map[string]string{LabelBuild: bb.req.App}}, nil, nil, nil, "")
+	// No labels of its own: the committed image would inherit them.
+	created, err := b.docker.ContainerCreate(ctx, &container.Config{Image: bb.stack.Run, Cmd: noWebCmd}, nil, nil, nil, "")
 	if err != nil {
 		return Result{}, fmt.Errorf("creating the export container: %w", err)
 	}

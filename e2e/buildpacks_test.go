@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/client"
-
 	"github.com/wharfhq/wharf"
 	"github.com/wharfhq/wharf/internal/testenv"
 )
@@ -86,6 +84,20 @@ const goUUID = "82dfe973-85b4-5d64-be1e-944461709b49"
 func TestBuildpacks(t *testing.T) {
 	docker := testenv.Docker(t)
 	buildStack(t)
+	// Registered before the daemon, so it runs after the daemon stopped
+	// (a running daemon would restart removed containers).
+	var apps []string
+	t.Cleanup(func() {
+		for _, app := range apps {
+			removeAppContainers(docker, app)
+			docker.VolumeRemove(context.Background(), "wharf-cache-"+app, true)
+		}
+	})
+	newApp := func(prefix string) string {
+		app := uniqueApp(prefix)
+		apps = append(apps, app)
+		return app
+	}
 	d := newDaemon(t)
 	d.start(t)
 	p := newPusher(t, d.sshAddr)
@@ -98,8 +110,7 @@ func TestBuildpacks(t *testing.T) {
 		return pushTo(t, p, app, files)
 	}
 
-	goName := uniqueApp("gobp")
-	cleanupApp(t, docker, goName)
+	goName := newApp("gobp")
 	t.Run("Go app with a module from the proxy", func(t *testing.T) {
 		out, took, err := push(t, goName, goApp("hello go"))
 		if err != nil {
@@ -132,8 +143,7 @@ func TestBuildpacks(t *testing.T) {
 	})
 
 	t.Run("Node.js app without dependencies", func(t *testing.T) {
-		app := uniqueApp("nodebp")
-		cleanupApp(t, docker, app)
+		app := newApp("nodebp")
 		out, took, err := push(t, app, map[string]string{
 			"package.json": `{"name": "hello", "version": "1.0.0", "scripts": {"start": "node server.js"}}` + "\n",
 			"server.js":    "require('http').createServer((req, res) => res.end('hello node ' + process.version + '\\n')).listen(process.env.PORT);\n",
@@ -157,8 +167,7 @@ func TestBuildpacks(t *testing.T) {
 	})
 
 	t.Run("Python app using only the standard library", func(t *testing.T) {
-		app := uniqueApp("pybp")
-		cleanupApp(t, docker, app)
+		app := newApp("pybp")
 		files := map[string]string{
 			"requirements.txt": "# standard library only\n",
 			"Procfile":         "web: python3 app.py\n",
@@ -185,8 +194,7 @@ func TestBuildpacks(t *testing.T) {
 	})
 
 	t.Run("static site", func(t *testing.T) {
-		app := uniqueApp("staticbp")
-		cleanupApp(t, docker, app)
+		app := newApp("staticbp")
 		out, took, err := push(t, app, map[string]string{"index.html": "<h1>hello static</h1>\n", "about/index.html": "about\n"})
 		if err != nil || !strings.Contains(out, "-----> Static app detected") {
 			t.Fatalf("git push: %v\n%s", err, out)
@@ -211,8 +219,7 @@ func TestBuildpacks(t *testing.T) {
 	})
 
 	t.Run("custom buildpack from BUILDPACK_URL", func(t *testing.T) {
-		app := uniqueApp("custombp")
-		cleanupApp(t, docker, app)
+		app := newApp("custombp")
 		bp := customBuildpack(t)
 		if out, err := d.cli(t, "apps:create", app); err != nil {
 			t.Fatalf("apps:create: %v\n%s", err, out)
@@ -229,8 +236,7 @@ func TestBuildpacks(t *testing.T) {
 	})
 
 	t.Run("Go toolchain from go.mod fetched from the module proxy", func(t *testing.T) {
-		app := uniqueApp("gotc")
-		cleanupApp(t, docker, app)
+		app := newApp("gotc")
 		files := goApp("old toolchain")
 		files["go.mod"] = strings.Replace(files["go.mod"], "go 1.26.8", "go 1.25.0", 1)
 		files["main.go"] = strings.Replace(strings.Replace(goMain, `"MSG %s\n", id)`, `"old toolchain %s %s\n", id, runtime.Version())`, 1),
@@ -245,8 +251,7 @@ func TestBuildpacks(t *testing.T) {
 	})
 
 	t.Run(".buildpacks file, and a build over its time limit is stopped", func(t *testing.T) {
-		app := uniqueApp("slowbp")
-		cleanupApp(t, docker, app)
+		app := newApp("slowbp")
 		bp := customBuildpack(t)
 		if out, err := d.cli(t, "apps:create", app); err != nil {
 			t.Fatalf("apps:create: %v\n%s", err, out)
@@ -380,14 +385,6 @@ func expectPrefix(t *testing.T, d *daemon, host, prefix string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-}
-
-// cleanupApp removes app's containers and build cache volume when t ends.
-func cleanupApp(t *testing.T, docker *client.Client, app string) {
-	t.Cleanup(func() {
-		removeAppContainers(docker, app)
-		docker.VolumeRemove(context.Background(), "wharf-cache-"+app, true)
-	})
 }
 
 // buildTimes returns app's build durations, oldest first, from wharf builds --json.

@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -57,30 +56,12 @@ func binaries(t *testing.T) (wharfd, wharf string) {
 	return filepath.Join(binDir, "wharfd"), filepath.Join(binDir, "wharf")
 }
 
-// syncBuffer collects a process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // daemon is one wharfd process on loopback ports.
 type daemon struct {
 	bin, dataDir               string
 	sshAddr, httpAddr, apiAddr string
 	cmd                        *exec.Cmd
-	log                        *syncBuffer
+	log                        *testenv.SyncBuffer
 	done                       chan struct{}
 }
 
@@ -109,7 +90,7 @@ func newDaemon(t *testing.T) *daemon {
 
 func (d *daemon) start(t *testing.T) {
 	t.Helper()
-	d.log = &syncBuffer{}
+	d.log = &testenv.SyncBuffer{}
 	d.cmd = exec.Command(d.bin, "serve", "--data", d.dataDir, "--ssh-addr", d.sshAddr,
 		"--http-addr", d.httpAddr, "--api-addr", d.apiAddr, "--domain", "localhost")
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log

@@ -85,13 +85,13 @@ func TestLogsAcrossRedeploy(t *testing.T) {
 
 // follow starts the CLI in the background; its output is in the buffer it
 // returns, and it is stopped when the test ends.
-func (d *daemon) follow(t *testing.T, args ...string) *syncBuffer {
+func (d *daemon) follow(t *testing.T, args ...string) *testenv.SyncBuffer {
 	t.Helper()
 	_, wharf := binaries(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, wharf, args...)
 	cmd.Env = append(os.Environ(), "WHARF_API=http://"+d.apiAddr, "WHARF_TOKEN="+d.token(t))
-	buf := &syncBuffer{}
+	buf := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

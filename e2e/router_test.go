@@ -32,14 +32,14 @@ import (
 type routerNode struct {
 	httpAddr, httpsAddr, metricsAddr string
 	cmd                              *exec.Cmd
-	log                              *syncBuffer
+	log                              *testenv.SyncBuffer
 	done                             chan struct{}
 }
 
 func startRouter(t *testing.T, dbURL string, extra ...string) *routerNode {
 	t.Helper()
 	wharfd, _ := binaries(t)
-	n := &routerNode{httpAddr: freeAddr(t), httpsAddr: freeAddr(t), metricsAddr: freeAddr(t), log: &syncBuffer{}, done: make(chan struct{})}
+	n := &routerNode{httpAddr: freeAddr(t), httpsAddr: freeAddr(t), metricsAddr: freeAddr(t), log: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	n.cmd = exec.Command(wharfd, "router", "--database-url", dbURL, "--http-addr", n.httpAddr, "--https-addr", n.httpsAddr,
 		"--metrics-addr", n.metricsAddr, "--domain", "localhost", "--resync", "2s")
 	n.cmd.Args = append(n.cmd.Args, extra...)
@@ -350,7 +350,7 @@ func httpsGet(addr, host, rootPEM string) (string, string, error) {
 // startPebble builds and starts Let's Encrypt's Pebble ACME server on
 // loopback (validation skipped: PEBBLE_VA_ALWAYS_VALID=1) and returns its
 // directory URL, the root its own HTTPS uses, and its log.
-func startPebble(t *testing.T) (dirURL, rootPEM string, log *syncBuffer) {
+func startPebble(t *testing.T) (dirURL, rootPEM string, log *testenv.SyncBuffer) {
 	t.Helper()
 	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/letsencrypt/pebble/v2").Output()
 	if err != nil {
@@ -369,7 +369,7 @@ func startPebble(t *testing.T) (dirURL, rootPEM string, log *syncBuffer) {
 		addr, freeAddr(t), filepath.Join(mod, "test/certs/localhost/cert.pem"), filepath.Join(mod, "test/certs/localhost/key.pem"))
 	confPath := filepath.Join(t.TempDir(), "pebble.json")
 	writeFile(t, confPath, conf)
-	log = &syncBuffer{}
+	log = &testenv.SyncBuffer{}
 	cmd := exec.Command(bin, "-config", confPath)
 	cmd.Env = append(os.Environ(), "PEBBLE_VA_ALWAYS_VALID=1", "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
 	cmd.Stdout, cmd.Stderr = log, log

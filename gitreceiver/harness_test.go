@@ -104,23 +104,6 @@ func (r *pushes) all() []gitreceiver.Push {
 	return append([]gitreceiver.Push(nil), r.got...)
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // harness is a running server on 127.0.0.1 with one allowed key (alice's).
 type harness struct {
 	t        *testing.T
@@ -133,7 +116,7 @@ type harness struct {
 	key      string // alice's private key
 	apps     *fakeApps
 	pushes   *pushes
-	log      *syncBuffer
+	log      *testenv.SyncBuffer
 	served   chan error
 }
 
@@ -150,7 +133,7 @@ func start(t *testing.T) *harness {
 	t.Cleanup(func() { os.RemoveAll(sockDir) })
 	h := &harness{
 		t: t, reposDir: filepath.Join(dir, "repos"), home: filepath.Join(dir, "home"),
-		apps: &fakeApps{apps: map[string]wharf.App{}}, pushes: &pushes{}, log: &syncBuffer{},
+		apps: &fakeApps{apps: map[string]wharf.App{}}, pushes: &pushes{}, log: &testenv.SyncBuffer{},
 		served: make(chan error, 1),
 	}
 	if err := os.MkdirAll(h.home, 0o700); err != nil {

@@ -10,9 +10,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/wharfhq/wharf/internal/testenv"
 
 	"github.com/wharfhq/wharf"
 	"github.com/wharfhq/wharf/web"
@@ -22,35 +23,17 @@ import (
 // testKey is a valid ed25519 public key line.
 const testKey = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@laptop"
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	t    *testing.T
 	fake *webtest.Fake
 	srv  *httptest.Server
-	logs *syncBuffer
+	logs *testenv.SyncBuffer
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	fake := webtest.New()
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := httptest.NewServer(web.NewHandler(fake, log))
 	t.Cleanup(srv.Close)

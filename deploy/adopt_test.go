@@ -143,12 +143,12 @@ func TestAdoptKeepsAProcessNeverRouted(t *testing.T) {
 // Two installations on one Docker Engine: Adopt of one, knowing none of the
 // other's apps, leaves the other's containers running.
 func TestAdoptLeavesOtherInstallationsAlone(t *testing.T) {
-	other := newEnv(t, Options{Installation: "other-" + t.Name()})
+	other := newEnv(t, Options{Installation: "other-" + t.Name() + randomSuffix()})
 	app := other.appName(t, "other")
 	img := other.build(t, "wharf/"+app+":v1", webApp)
 	other.deploy(t, Spec{App: app, Release: 1, Image: img, Env: map[string]string{"BODY": "v1"}})
 
-	mine := newEnv(t, Options{Installation: "mine-" + t.Name()})
+	mine := newEnv(t, Options{Installation: "mine-" + t.Name() + randomSuffix()})
 	if err := mine.d.Adopt(context.Background(), map[string]Spec{}); err != nil {
 		t.Fatal(err)
 	}

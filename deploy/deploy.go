@@ -64,6 +64,9 @@ type Options struct {
 	// ps (defaults 5 and 5 minutes); it is still retried every BackoffMax.
 	CrashLimit  int
 	CrashWindow time.Duration
+	// OnCrash, when set, is told of every exit the reconcile loop counts
+	// as a crash (for the activity feed). It must not block.
+	OnCrash func(Crash)
 	// Installation labels every container this Deployer makes; Adopt,
 	// Processes and Destroy then see only those, so several installations
 	// (or test runs) can share one Docker Engine. "" sees every Wharf container.

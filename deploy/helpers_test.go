@@ -88,7 +88,7 @@ func newEnv(t *testing.T, o Options) *env {
 	e := &env{cli: testenv.Docker(t), store: &memStore{}, routes: &routeCounter{}}
 	o.Docker, o.Store, o.Routes = e.cli, e.store, e.routes
 	if o.Installation == "" {
-		o.Installation = "deploy-test-" + t.Name()
+		o.Installation = "deploy-test-" + t.Name() + "-" + randomSuffix()
 	}
 	if o.StopGrace == 0 {
 		o.StopGrace = 3 * time.Second
@@ -257,3 +257,11 @@ func (e *env) containers(t *testing.T, app string) []string {
 }
 
 func itoa(n int) string { return fmt.Sprint(n) }
+
+// randomSuffix keeps two runs of the same test (a developer's and CI's on
+// one engine) from sharing an installation and removing each other's work.
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

@@ -267,6 +267,17 @@ func (d *Deployer) heal(ctx context.Context, w workload, found *instance, now bo
 	return d.restart(ctx, w, found), time.Time{}
 }
 
+// Crash is one exit of a process that the reconcile loop counted as a crash.
+type Crash struct {
+	App          string
+	Process      string // e.g. web.1
+	Release      int
+	ExitCode     int
+	OOMKilled    bool
+	CrashLooping bool          // it crashed CrashLimit times within CrashWindow
+	RestartIn    time.Duration // when the loop will start it again
+}
+
 // countExit counts a new exit of found as a crash and returns when its
 // restart is due.
 func (d *Deployer) countExit(ctx context.Context, w workload, found instance, now time.Time) time.Time {
@@ -283,10 +294,15 @@ func (d *Deployer) countExit(ctx context.Context, w workload, found instance, no
 	if err != nil {
 		d.log.Warn("reading logs of crashed container", "container", found.ContainerName, "err", err)
 	}
+	var crashed bool
 	d.withSlot(w.slot(), w.Release, func(st *slotState) {
 		d.crash(st, found, logs, now)
-		due = st.nextTry
+		due, crashed = st.nextTry, st.crashed
 	})
+	if d.o.OnCrash != nil {
+		d.o.OnCrash(Crash{App: w.App, Process: fmt.Sprintf("%s.%d", w.Type, w.Instance), Release: w.Release,
+			ExitCode: found.ExitCode, OOMKilled: found.OOMKilled, CrashLooping: crashed, RestartIn: time.Until(due)})
+	}
 	d.log.Warn("process exited", "app", w.App, "process", fmt.Sprintf("%s.%d", w.Type, w.Instance),
 		"release", w.Release, "exit_code", found.ExitCode, "oom_killed", found.OOMKilled, "restart_in", time.Until(due).Round(time.Millisecond))
 	return due

@@ -91,7 +91,11 @@ func TestReconcileReplacesKilledAndRemovedContainers(t *testing.T) {
 
 func TestReconcileBacksOffAndReportsACrashLoop(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, healing)
+	var mu sync.Mutex
+	var crashes []Crash
+	o := healing
+	o.OnCrash = func(c Crash) { mu.Lock(); crashes = append(crashes, c); mu.Unlock() }
+	e := newEnv(t, o)
 	ctx := context.Background()
 	app := e.appName(t, "loop")
 	img := e.build(t, "wharf/"+app+":v1", webApp)
@@ -118,6 +122,12 @@ func TestReconcileBacksOffAndReportsACrashLoop(t *testing.T) {
 	}
 	if rows, _ := e.store.ListProcesses(ctx, app); len(rows) != 1 || rows[0].State != "crashed" {
 		t.Errorf("store rows = %+v", rows)
+	}
+	mu.Lock()
+	got := append([]Crash(nil), crashes...)
+	mu.Unlock()
+	if len(got) < 2 || got[0].App != app || got[0].Process != "worker.1" || got[0].ExitCode != 1 || !got[len(got)-1].CrashLooping {
+		t.Errorf("OnCrash was told %+v, want every crash of worker.1 with exit code 1, the last one crash-looping", got)
 	}
 }
 

@@ -41,7 +41,7 @@ func TestReleasePhaseAndVolumes(t *testing.T) {
 
 	vols, err := e.cli.VolumeList(ctx, volume.ListOptions{Filters: filters.NewArgs(filters.Arg("label", wharf.LabelApp+"="+app))})
 	if err != nil || len(vols.Volumes) != 1 || vols.Volumes[0].Name != "wharf-"+app+"-data" ||
-		vols.Volumes[0].Labels[wharf.LabelInstallation] != "deploy-test-"+t.Name() {
+		vols.Volumes[0].Labels[wharf.LabelInstallation] != e.d.o.Installation {
 		t.Fatalf("volumes %+v, %v", vols.Volumes, err)
 	}
 	if err := e.d.RemoveVolumes(ctx, app, []string{"data"}); err == nil {

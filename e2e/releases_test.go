@@ -287,6 +287,10 @@ func TestReleasesSelfHealing(t *testing.T) {
 		}
 		t.Logf("FIGURE docker %s of the web container: serving again after %.2fs", strings.Join(how, " "), took.Seconds())
 	}
+	out, err := e.d.cli(t, "activity", "-a", e.app)
+	if err != nil || !strings.Contains(out, "web.1 of v1 exited with code 137") {
+		t.Errorf("the kill should be in the activity feed as a crash: %v\n%s", err, out)
+	}
 }
 
 // waitServing polls the app through the router until it answers 200.

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/wharfhq/wharf"
+	"github.com/wharfhq/wharf/deploy"
 	"github.com/wharfhq/wharf/store"
 	"github.com/wharfhq/wharf/web"
 )
@@ -180,4 +181,22 @@ func hashPassword(password string) (string, error) {
 		return "", fmt.Errorf("hashing the password: %w", err)
 	}
 	return string(h), nil
+}
+
+// recordCrash puts a crash the reconcile loop saw into the app's activity
+// feed. It runs on the loop's goroutine, so the write gets its own bounded
+// context and never blocks the loop for long.
+func (p *platform) recordCrash(c deploy.Crash) {
+	what := fmt.Sprintf("%s of v%d exited with code %d", c.Process, c.Release, c.ExitCode)
+	if c.OOMKilled {
+		what += " (out of memory)"
+	}
+	if c.CrashLooping {
+		what += "; crashed repeatedly, retrying every " + c.RestartIn.Round(time.Second).String()
+	} else {
+		what += "; restarting in " + c.RestartIn.Round(100*time.Millisecond).String()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p.event(ctx, c.App, "wharf", "crash", what)
 }

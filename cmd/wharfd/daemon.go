@@ -114,7 +114,8 @@ func (d *Daemon) wire(installation string) error {
 	d.obs = newRouterObs(d.db, d.log, func() router.Stats { return d.router.Stats() })
 	d.router = router.New(router.Options{Logger: d.log, AccessLog: accessLogs(accessLogger(d.log), d.obs.record)})
 	d.platform = newPlatform(d.cfg, d.db, d.docker, d.router, d.log)
-	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log, Installation: installation})
+	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log, Installation: installation,
+		OnCrash: d.platform.recordCrash})
 	d.platform.deployer = d.deployer
 	buildOpts, err := builderOptions(os.Getenv)
 	if err != nil {

@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -80,12 +81,40 @@ func newDaemon(t *testing.T) *daemon {
 	d := &daemon{bin: wharfd, dataDir: filepath.Join(t.TempDir(), "data"),
 		sshAddr: freeAddr(t), httpAddr: freeAddr(t), apiAddr: freeAddr(t)}
 	t.Cleanup(func() {
+		apps := d.appNames(t)
 		d.stop(t)
 		if t.Failed() {
 			t.Logf("wharfd log:\n%s", d.log)
 		}
+		removeApps(apps)
 	})
 	return d
+}
+
+// appNames lists the running daemon's apps, so a test's cleanup can remove
+// what they left on the Docker Engine; nil when the daemon is not running.
+func (d *daemon) appNames(t *testing.T) []string {
+	if d.cmd == nil || d.done == nil {
+		return nil
+	}
+	select {
+	case <-d.done:
+		return nil
+	default:
+	}
+	out, err := d.cli(t, "apps", "--json")
+	if err != nil {
+		return nil
+	}
+	var apps []struct{ Name string }
+	if json.Unmarshal([]byte(out), &apps) != nil {
+		return nil
+	}
+	names := make([]string, 0, len(apps))
+	for _, a := range apps {
+		names = append(names, a.Name)
+	}
+	return names
 }
 
 func (d *daemon) start(t *testing.T) {

@@ -8,10 +8,12 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 )
 
@@ -59,6 +61,30 @@ func startedAt(t *testing.T, docker *client.Client, id string) string {
 }
 
 // removeAppContainers cleans up what a test's app left behind.
+// removeApps removes the containers and images the named apps left behind.
+func removeApps(apps []string) {
+	if len(apps) == 0 {
+		return
+	}
+	docker, err := client.NewClientWithOpts(client.FromEnv, client.WithAPIVersionNegotiation())
+	if err != nil {
+		return
+	}
+	defer docker.Close()
+	ctx := context.Background()
+	for _, app := range apps {
+		removeAppContainers(docker, app)
+		imgs, _ := docker.ImageList(ctx, image.ListOptions{Filters: filters.NewArgs(filters.Arg("reference", "wharf/"+app))})
+		for _, img := range imgs {
+			for _, tag := range img.RepoTags {
+				if strings.HasPrefix(tag, "wharf/"+app+":") {
+					docker.ImageRemove(ctx, tag, image.RemoveOptions{PruneChildren: true})
+				}
+			}
+		}
+	}
+}
+
 func removeAppContainers(docker *client.Client, app string) {
 	ctx := context.Background()
 	cs, _ := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "wharf.app="+app))})

@@ -196,21 +196,7 @@ const logLines = 20
 // is removed, the running release and the store stay untouched, and the
 // error is EINVALID, quoting the failing container's last log lines.
 func (d *Deployer) Deploy(ctx context.Context, s Spec, out io.Writer) error {
-	if out == nil {
-		out = io.Discard
-	}
-	if err := s.validate(); err != nil {
-		return err
-	}
-	unlock, err := d.locks.lock(ctx, s.App)
-	if err != nil {
-		return wharf.Errorf(wharf.EINVALID, "deploy of %s v%d cancelled while waiting for another deploy: %v", s.App, s.Release, err)
-	}
-	defer unlock()
-	if err := d.releasePhase(ctx, s, out); err != nil {
-		return err
-	}
-	return d.converge(ctx, "deploy", s, func(instance) bool { return true }, out)
+	return d.locked(ctx, "deploy", s, out, d.releasePhase, func(instance) bool { return true })
 }
 
 // remove force-removes a container, even when ctx has ended, and logs a

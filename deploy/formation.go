@@ -15,7 +15,7 @@ import (
 // extras (unrouted, drained, then stopped), with no failed request. Running
 // instances in the formation are left alone.
 func (d *Deployer) Scale(ctx context.Context, s Spec, out io.Writer) error {
-	return d.locked(ctx, "scale", s, out, func(instance) bool { return false })
+	return d.locked(ctx, "scale", s, out, nil, func(instance) bool { return false })
 }
 
 // Restart replaces every process of s (only those of processType when it is
@@ -26,13 +26,15 @@ func (d *Deployer) Restart(ctx context.Context, s Spec, processType string, out 
 	if _, ok := s.formation()[processType]; processType != "" && !ok {
 		return wharf.Errorf(wharf.EINVALID, "%s has no process type %q", s.App, processType)
 	}
-	return d.locked(ctx, "restart", s, out, func(in instance) bool {
+	return d.locked(ctx, "restart", s, out, nil, func(in instance) bool {
 		return processType == "" || in.Type == processType
 	})
 }
 
-// locked validates s and converges to it under the app's lock.
-func (d *Deployer) locked(ctx context.Context, op string, s Spec, out io.Writer, replace func(instance) bool) error {
+// locked validates s and, under the app's lock, runs first (when not nil,
+// e.g. the release phase) and then converges to s.
+func (d *Deployer) locked(ctx context.Context, op string, s Spec, out io.Writer,
+	first func(context.Context, Spec, io.Writer) error, replace func(instance) bool) error {
 	if out == nil {
 		out = io.Discard
 	}
@@ -41,9 +43,14 @@ func (d *Deployer) locked(ctx context.Context, op string, s Spec, out io.Writer,
 	}
 	unlock, err := d.locks.lock(ctx, s.App)
 	if err != nil {
-		return wharf.Errorf(wharf.EINVALID, "%s of %s cancelled while waiting for another operation: %v", op, s.App, err)
+		return wharf.Errorf(wharf.EINVALID, "%s of %s v%d cancelled while waiting for another operation: %v", op, s.App, s.Release, err)
 	}
 	defer unlock()
+	if first != nil {
+		if err := first(ctx, s, out); err != nil {
+			return err
+		}
+	}
 	return d.converge(ctx, op, s, replace, out)
 }
 

@@ -123,12 +123,10 @@ func (s *server) removeKeyForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) addUserForm(w http.ResponseWriter, r *http.Request) {
-	v := viewerOf(r)
-	if !v.Admin() {
-		s.htmlError(w, r, wharf.Errorf(wharf.EFORBIDDEN, "only admins manage users"))
+	if !s.requireAdmin(w, r, "users") {
 		return
 	}
-	_, err := s.svc.AddUser(r.Context(), v.Name, strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("role"), r.PostFormValue("password"))
+	_, err := s.svc.AddUser(r.Context(), viewerOf(r).Name, strings.TrimSpace(r.PostFormValue("name")), r.PostFormValue("role"), r.PostFormValue("password"))
 	if err != nil {
 		s.htmlError(w, r, err)
 		return
@@ -137,11 +135,10 @@ func (s *server) addUserForm(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) accessForm(w http.ResponseWriter, r *http.Request) {
-	v := viewerOf(r)
-	if !v.Admin() {
-		s.htmlError(w, r, wharf.Errorf(wharf.EFORBIDDEN, "only admins manage access"))
+	if !s.requireAdmin(w, r, "access") {
 		return
 	}
+	v := viewerOf(r)
 	user, app := r.PostFormValue("user"), r.PostFormValue("app")
 	var err error
 	if r.PostFormValue("revoke") != "" {
@@ -164,4 +161,14 @@ func writeEvent(w http.ResponseWriter, l LogLine) error {
 	}
 	_, err = fmt.Fprintf(w, "id: %d\ndata: %s\n\n", l.ID, b)
 	return err
+}
+
+// requireAdmin answers 403 to a viewer who is not an admin and reports
+// whether the handler may go on; what names what only admins manage.
+func (s *server) requireAdmin(w http.ResponseWriter, r *http.Request, what string) bool {
+	if viewerOf(r).Admin() {
+		return true
+	}
+	s.htmlError(w, r, wharf.Errorf(wharf.EFORBIDDEN, "only admins manage %s", what))
+	return false
 }

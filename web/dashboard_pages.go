@@ -188,8 +188,7 @@ type usersView struct {
 }
 
 func (s *server) usersPage(w http.ResponseWriter, r *http.Request) {
-	if !viewerOf(r).Admin() {
-		s.htmlError(w, r, wharf.Errorf(wharf.EFORBIDDEN, "only admins manage users"))
+	if !s.requireAdmin(w, r, "users") {
 		return
 	}
 	users, err := s.svc.ListUsers(r.Context())

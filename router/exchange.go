@@ -18,6 +18,7 @@ type exchange struct {
 	ctx       exchangeCtx
 	rw        responseRecorder
 	body      requestBody
+	wd        *watchdog // the ReverseProxy path's timeout (timeout.go); nil on the fast path
 	start     time.Time
 	requestID string
 	route     *route
@@ -101,13 +102,15 @@ func (w *responseRecorder) statusOr200() int {
 	return w.status
 }
 
-// requestBody enforces MaxBodyBytes and counts what was read, so a request
-// is retried only while none of its body has been sent. Close is a no-op:
+// requestBody enforces the route's body cap and counts what was read, so a
+// request is retried only while none of its body has been sent; the
+// watchdog is paused while it waits for the client. Close is a no-op:
 // the transport closes bodies when a dial fails, and the body must survive
 // for the retry; net/http closes the real body when the handler returns.
 type requestBody struct {
 	rc       io.ReadCloser
 	limit    int64
+	wd       *watchdog
 	n        atomic.Int64 // read by the transport's goroutine, checked by the handler
 	tooLarge atomic.Bool
 }
@@ -120,7 +123,11 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	if left := b.limit - n + 1; int64(len(p)) > left {
 		p = p[:left] // read one byte past the limit to see whether there is more
 	}
+	paused := b.wd != nil && b.wd.pauseForClient()
 	m, err := b.rc.Read(p)
+	if paused {
+		b.wd.resumeAfterClient()
+	}
 	if n+int64(m) > b.limit {
 		m = int(b.limit - n)
 		b.tooLarge.Store(true)

@@ -53,7 +53,7 @@ func (r *Router) fastForward(ex *exchange, req *http.Request) {
 	// interrupts whatever backend I/O is under way.
 	stop := context.AfterFunc(ctx, func() {
 		if bc := ex.fastConn.Load(); bc != nil {
-			bc.conn.SetDeadline(longAgo)
+			bc.interrupt()
 		}
 	})
 	bc, head, err := r.fastRoundTrip(ctx, ex, req)
@@ -71,7 +71,11 @@ func (r *Router) fastForward(ex *exchange, req *http.Request) {
 	} else {
 		bc.conn.Close()
 	}
-	if backendErr && ctx.Err() == nil {
+	if backendErr != nil && ctx.Err() == nil {
+		if isTimeout(backendErr) {
+			r.logTimeout(ex, "response body")
+			ex.rw.status = http.StatusGatewayTimeout // for the access log
+		}
 		// The response is cut short; abort so the client can tell.
 		panic(http.ErrAbortHandler)
 	}
@@ -102,6 +106,7 @@ func (r *Router) fastRoundTrip(ctx context.Context, ex *exchange, req *http.Requ
 			}
 		}
 		ex.dialErr = false
+		bc.rd.timeout = ex.route.timeout
 		ex.fastConn.Store(bc)
 		var head respHead
 		nothingRead, err := false, ctx.Err() // canceled before the watcher could see bc
@@ -112,7 +117,7 @@ func (r *Router) fastRoundTrip(ctx context.Context, ex *exchange, req *http.Requ
 			return bc, head, nil
 		}
 		bc.conn.Close()
-		if bc.reused && nothingRead && ctx.Err() == nil {
+		if bc.reused && nothingRead && ctx.Err() == nil && !isTimeout(err) {
 			fresh = true // the backend closed the idle connection: once more on a new one
 			continue
 		}
@@ -218,6 +223,9 @@ func (r *Router) fastError(ex *exchange, ctx context.Context, err error) {
 	case ex.dialErr:
 		r.log.Warn("router: no backend reachable", "app", app, "backend", backend, "err", err, "request_id", ex.requestID)
 		writePage(&ex.rw, http.StatusServiceUnavailable, unreachablePage(app))
+	case isTimeout(err):
+		r.logTimeout(ex, "response head")
+		writePage(&ex.rw, http.StatusGatewayTimeout, timeoutPage(app, ex.route.timeout))
 	default:
 		r.log.Warn("router: backend error", "app", app, "backend", backend, "err", err, "request_id", ex.requestID)
 		writePage(&ex.rw, http.StatusBadGateway, badGatewayPage(app))
@@ -225,9 +233,9 @@ func (r *Router) fastError(ex *exchange, ctx context.Context, err error) {
 }
 
 // copyResponse writes the status and body to the client. reusable says
-// the connection is at the start of the next response; backendErr that
+// the connection is at the start of the next response; backendErr is how
 // the backend failed mid-body (a client error is not one).
-func (r *Router) copyResponse(ex *exchange, req *http.Request, bc *backendConn, head *respHead) (reusable, backendErr bool) {
+func (r *Router) copyResponse(ex *exchange, req *http.Request, bc *backendConn, head *respHead) (reusable bool, backendErr error) {
 	w := &ex.rw
 	h := w.Header()
 	noBody := req.Method == http.MethodHead || head.status == http.StatusNoContent || head.status == http.StatusNotModified
@@ -236,7 +244,7 @@ func (r *Router) copyResponse(ex *exchange, req *http.Request, bc *backendConn, 
 	}
 	w.WriteHeader(head.status)
 	if noBody {
-		return !head.close, false
+		return !head.close, nil
 	}
 	flush := head.contentLength < 0 || head.chunked || isEventStream(h)
 	var clientErr bool
@@ -254,9 +262,9 @@ func (r *Router) copyResponse(ex *exchange, req *http.Request, bc *backendConn, 
 		}
 	}
 	if clientErr {
-		return false, false
+		return false, nil
 	}
-	return err == nil && !head.close, err != nil
+	return err == nil && !head.close, err
 }
 
 // copyBuffered copies n bytes (all until EOF when n < 0) from the

@@ -4,6 +4,7 @@ import (
 	"html"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // writePage writes a small plain-text error page.
@@ -45,4 +46,8 @@ func unreachablePage(app string) string {
 
 func badGatewayPage(app string) string {
 	return "502 Bad Gateway: app " + html.EscapeString(app) + " did not answer properly\n"
+}
+
+func timeoutPage(app string, timeout time.Duration) string {
+	return "504 Gateway Timeout: app " + html.EscapeString(app) + " did not answer within " + formatTimeout(timeout) + "\n"
 }

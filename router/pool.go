@@ -21,6 +21,7 @@ const (
 // buffers, reused request after request.
 type backendConn struct {
 	conn   net.Conn
+	rd     deadlineReader // what br reads from: conn with the route's timeout
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	idleAt time.Time
@@ -67,7 +68,9 @@ func (p *connPool) dial(ctx context.Context, addr string) (*backendConn, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &backendConn{conn: c, br: bufio.NewReaderSize(c, connReadBuffer), bw: bufio.NewWriterSize(c, connWriteBuffer)}, nil
+	bc := &backendConn{conn: c, rd: deadlineReader{conn: c}, bw: bufio.NewWriterSize(c, connWriteBuffer)}
+	bc.br = bufio.NewReaderSize(&bc.rd, connReadBuffer)
+	return bc, nil
 }
 
 // put returns bc to the idle list of addr, or closes it when the list is full.

@@ -13,14 +13,47 @@ func (r *Router) forward(ex *exchange, req *http.Request) {
 		r.fastForward(ex, req)
 		return
 	}
-	ex.ctx = exchangeCtx{Context: req.Context(), ex: ex}
+	ctx, cancel := context.WithCancelCause(req.Context())
+	defer cancel(nil)
+	ex.ctx = exchangeCtx{Context: ctx, ex: ex}
+	ex.wd = startWatchdog(ex.route.timeout, cancel)
+	defer r.endWatch(ex) // deferred: ReverseProxy panics when it cuts a body short
 	out := req.WithContext(&ex.ctx)
 	if req.ContentLength != 0 && req.Body != nil && req.Body != http.NoBody {
 		ex.body.rc = req.Body
-		ex.body.limit = r.maxBody
+		ex.body.limit = ex.route.maxBody
+		ex.body.wd = ex.wd
 		out.Body = &ex.body
 	}
 	r.proxy.ServeHTTP(&ex.rw, out)
+}
+
+// modifyResponse is ReverseProxy's ModifyResponse hook: the head arrived,
+// so the watchdog now runs only during reads of the body. An upgraded
+// connection has no timeout.
+func (r *Router) modifyResponse(res *http.Response) error {
+	ex := exchangeOf(res.Request)
+	if ex == nil || ex.wd == nil {
+		return nil
+	}
+	if ex.wd.headArrived() {
+		return errBackendTimeout
+	}
+	if res.StatusCode != http.StatusSwitchingProtocols && res.Body != nil && res.Body != http.NoBody {
+		res.Body = ex.wd.watchBody(res.Body)
+	}
+	return nil
+}
+
+// endWatch disarms the watchdog. When it cut the response body short
+// (ReverseProxy then aborts the client's response), the timeout is logged
+// and the access log gets 504.
+func (r *Router) endWatch(ex *exchange) {
+	ex.wd.stop()
+	if ex.wd.body.timedOut {
+		r.logTimeout(ex, "response body")
+		ex.rw.status = http.StatusGatewayTimeout
+	}
 }
 
 // rewrite is ReverseProxy's Rewrite hook: pick the backend and set the
@@ -44,7 +77,10 @@ func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error)
 	app, backend := ex.route.app, ex.route.rr.addrs[max(ex.backend, 0)]
 	switch {
 	case ex.body.tooLarge.Load():
-		writeTooLarge(w, r.maxBody)
+		writeTooLarge(w, ex.body.limit)
+	case ex.wd != nil && ex.wd.fired.Load():
+		r.logTimeout(ex, "response head")
+		writePage(w, http.StatusGatewayTimeout, timeoutPage(app, ex.route.timeout))
 	case ex.ctx.Err() != nil && errors.Is(err, context.Canceled):
 		ex.rw.status = statusClientClosed
 		r.log.Debug("router: client went away", "app", app, "backend", backend, "request_id", ex.requestID)
@@ -55,6 +91,13 @@ func (r *Router) proxyError(w http.ResponseWriter, req *http.Request, err error)
 		r.log.Warn("router: backend error", "app", app, "backend", backend, "err", err, "request_id", ex.requestID)
 		writePage(w, http.StatusBadGateway, badGatewayPage(app))
 	}
+}
+
+// logTimeout logs a backend that kept the router waiting longer than its
+// route's timeout for waitingFor.
+func (r *Router) logTimeout(ex *exchange, waitingFor string) {
+	r.log.Warn("router: backend timed out", "app", ex.route.app, "backend", ex.route.rr.addrs[max(ex.backend, 0)],
+		"timeout", ex.route.timeout, "waiting_for", waitingFor, "request_id", ex.requestID)
 }
 
 // statusClientClosed is nginx's "client closed request", for the access log only.

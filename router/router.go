@@ -33,6 +33,15 @@ type Route struct {
 	Certificates []Certificate
 	// RedirectHTTPS answers plain-HTTP requests with a 308 to HTTPS.
 	RedirectHTTPS bool
+	// MaxBodyBytes caps the app's request bodies (413 above it); 0 means
+	// Options.MaxBodyBytes.
+	MaxBodyBytes int64
+	// Timeout bounds each wait for one of the app's backends: for the
+	// response head, then between two reads of the response body (so a
+	// stream that sends something at least that often lives on). A backend
+	// that exceeds it gets its request answered with 504, or its response
+	// cut short. 0 means Options.Timeout.
+	Timeout time.Duration
 }
 
 // Source gives the full, current set of routes.
@@ -52,7 +61,7 @@ type AccessEntry struct {
 	Host      string // the Host header as the client sent it
 	Method    string
 	Path      string // without the query, which may hold secrets
-	Status    int    // 101 for upgraded connections; 499 when the client went away first
+	Status    int    // 101 for upgraded connections; 499 when the client went away first; 504 also for a response cut short by the route's timeout
 	Duration  time.Duration
 	Bytes     int64  // response body bytes written to the client
 	RequestID string // the X-Request-Id sent to the app
@@ -68,8 +77,11 @@ type Options struct {
 	// TrustedProxies are the peers whose X-Forwarded-* and X-Real-Ip
 	// headers are passed on. Default: none, not even loopback.
 	TrustedProxies []netip.Prefix
-	// MaxBodyBytes caps request bodies; larger ones get 413. Default 100 MB.
+	// MaxBodyBytes caps request bodies of routes without their own
+	// Route.MaxBodyBytes; larger ones get 413. Default 100 MiB.
 	MaxBodyBytes int64
+	// Timeout is the Route.Timeout of routes without their own. Default 60 s.
+	Timeout time.Duration
 	// GetCertificate, when set, is asked for TLS names without a
 	// certificate in the table, and for ACME TLS-ALPN challenges.
 	GetCertificate func(*tls.ClientHelloInfo) (*tls.Certificate, error)
@@ -77,8 +89,11 @@ type Options struct {
 	HTTPSPort string
 }
 
-// DefaultMaxBodyBytes is the request body cap when Options.MaxBodyBytes is 0.
-const DefaultMaxBodyBytes = 100 << 20
+// The defaults of Options.MaxBodyBytes and Options.Timeout.
+const (
+	DefaultMaxBodyBytes = 100 << 20
+	DefaultTimeout      = 60 * time.Second
+)
 
 // Router is an http.Handler that proxies each request to its app's
 // backends. It is safe for concurrent use.
@@ -86,7 +101,7 @@ type Router struct {
 	log       *slog.Logger
 	accessLog func(AccessEntry)
 	trusted   []netip.Prefix
-	maxBody   int64
+	defaults  limits // for routes without their own
 	getCert   func(*tls.ClientHelloInfo) (*tls.Certificate, error)
 	httpsPort string
 
@@ -105,7 +120,7 @@ func New(o Options) *Router {
 		log:       o.Logger,
 		accessLog: o.AccessLog,
 		trusted:   append([]netip.Prefix(nil), o.TrustedProxies...),
-		maxBody:   o.MaxBodyBytes,
+		defaults:  limits{maxBody: o.MaxBodyBytes, timeout: o.Timeout},
 		getCert:   o.GetCertificate,
 		httpsPort: o.HTTPSPort,
 		transport: newTransport(),
@@ -115,16 +130,20 @@ func New(o Options) *Router {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
-	if r.maxBody <= 0 {
-		r.maxBody = DefaultMaxBodyBytes
+	if r.defaults.maxBody <= 0 {
+		r.defaults.maxBody = DefaultMaxBodyBytes
 	}
-	r.table.Store(buildTable(nil, r.log))
+	if r.defaults.timeout <= 0 {
+		r.defaults.timeout = DefaultTimeout
+	}
+	r.table.Store(r.defaults.buildTable(nil, r.log))
 	r.proxy = httputil.ReverseProxy{
-		Rewrite:      r.rewrite,
-		Transport:    retryTransport{base: r.transport, log: r.log},
-		BufferPool:   r.bufPool,
-		ErrorHandler: r.proxyError,
-		ErrorLog:     slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
+		Rewrite:        r.rewrite,
+		ModifyResponse: r.modifyResponse,
+		Transport:      retryTransport{base: r.transport, log: r.log},
+		BufferPool:     r.bufPool,
+		ErrorHandler:   r.proxyError,
+		ErrorLog:       slog.NewLogLogger(r.log.Handler(), slog.LevelWarn),
 		// FlushInterval stays 0 on purpose: ReverseProxy already flushes
 		// every write of text/event-stream responses and of responses
 		// without a Content-Length (both are -1 internally). A global -1
@@ -152,8 +171,8 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.redirectToHTTPS(&ex.rw, req)
 	case len(rt.rr.addrs) == 0:
 		writePage(&ex.rw, http.StatusServiceUnavailable, rt.noBackendsPage)
-	case req.ContentLength > r.maxBody:
-		writeTooLarge(&ex.rw, r.maxBody)
+	case req.ContentLength > rt.maxBody:
+		writeTooLarge(&ex.rw, rt.maxBody)
 	default:
 		r.forward(ex, req)
 	}
@@ -162,7 +181,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // Update builds a table from routes and swaps it in atomically; requests
 // in flight finish on the table they started with.
 func (r *Router) Update(routes []Route) {
-	t := buildTable(routes, r.log)
+	t := r.defaults.buildTable(routes, r.log)
 	r.addCerts(t, routes)
 	r.table.Store(t)
 	r.pool.retain(t.addrs())
@@ -178,6 +197,11 @@ func (r *Router) Sync(ctx context.Context, src Source) error {
 	}
 	r.Update(routes)
 	return nil
+}
+
+// Defaults returns the body cap and timeout of routes without their own.
+func (r *Router) Defaults() (maxBodyBytes int64, timeout time.Duration) {
+	return r.defaults.maxBody, r.defaults.timeout
 }
 
 // Len returns the number of routes (apps with at least one valid host) in

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // maxHostLen is the longest DNS name; longer Host headers match nothing.
@@ -26,12 +27,29 @@ type route struct {
 	rr             roundRobin
 	noBackendsPage string // the 503 body, made once
 	redirectHTTPS  bool
+	maxBody        int64         // request body cap, resolved: never 0
+	timeout        time.Duration // longest wait for the backend, resolved: never 0
 }
 
+// limits are what a route without its own MaxBodyBytes or Timeout gets.
+type limits struct {
+	maxBody int64
+	timeout time.Duration
+}
+
+// defaultLimits are the package defaults, for tables built without a Router.
+var defaultLimits = limits{maxBody: DefaultMaxBodyBytes, timeout: DefaultTimeout}
+
+// buildTable builds a table with the package's default limits.
 func buildTable(routes []Route, log *slog.Logger) *table {
+	return defaultLimits.buildTable(routes, log)
+}
+
+// buildTable builds a table whose routes fall back to d.
+func (d limits) buildTable(routes []Route, log *slog.Logger) *table {
 	t := &table{exact: make(map[string]*route), wild: make(map[string]*route)}
 	for _, r := range routes {
-		rt := newRoute(r)
+		rt := d.newRoute(r)
 		added := false
 		for _, h := range r.Hosts {
 			if t.add(h, rt, log) {
@@ -59,14 +77,23 @@ func (t *table) addrs() map[string]bool {
 	return m
 }
 
-func newRoute(r Route) *route {
+func (d limits) newRoute(r Route) *route {
 	addrs := make([]string, 0, len(r.Backends))
 	for _, b := range r.Backends {
 		if b = strings.TrimSpace(b); b != "" {
 			addrs = append(addrs, b)
 		}
 	}
-	return &route{app: r.App, rr: roundRobin{addrs: addrs}, noBackendsPage: noBackendsPage(r.App), redirectHTTPS: r.RedirectHTTPS}
+	rt := &route{app: r.App, rr: roundRobin{addrs: addrs}, redirectHTTPS: r.RedirectHTTPS,
+		maxBody: r.MaxBodyBytes, timeout: r.Timeout}
+	if rt.maxBody <= 0 {
+		rt.maxBody = d.maxBody
+	}
+	if rt.timeout <= 0 {
+		rt.timeout = d.timeout
+	}
+	rt.noBackendsPage = noBackendsPage(r.App)
+	return rt
 }
 
 // add installs rt under host and reports whether it did. Invalid hosts and

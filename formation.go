@@ -3,7 +3,6 @@ package wharf
 import (
 	"path"
 	"regexp"
-	"strconv"
 	"strings"
 )
 
@@ -89,19 +88,8 @@ const (
 // ParseMemory reads a size such as 256m, 1g, 512M or 1.5g (k, m, g; a
 // trailing b is allowed) into bytes, within MinMemory and MaxMemory.
 func ParseMemory(s string) (int64, error) {
-	t := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), "b")
-	mult := float64(1)
-	switch {
-	case strings.HasSuffix(t, "k"):
-		mult, t = 1<<10, strings.TrimSuffix(t, "k")
-	case strings.HasSuffix(t, "m"):
-		mult, t = 1<<20, strings.TrimSuffix(t, "m")
-	case strings.HasSuffix(t, "g"):
-		mult, t = 1<<30, strings.TrimSuffix(t, "g")
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	n := int64(f * mult)
-	if err != nil || f != f || n < MinMemory || n > MaxMemory {
+	n, ok := parseSize(s)
+	if !ok || n < MinMemory || n > MaxMemory {
 		return 0, Errorf(EINVALID, "invalid memory %q: want a size such as 256m or 1g, from 6m to 64g", s)
 	}
 	return n, nil

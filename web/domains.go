@@ -28,6 +28,12 @@ type DomainService interface {
 	AddCertificate(ctx context.Context, user, app, certPEM, keyPEM string) (Certificate, error)
 	// SetRedirectHTTPS turns the app's HTTP → HTTPS redirect on or off.
 	SetRedirectHTTPS(ctx context.Context, user, app string, on bool) error
+	// RouterSettings returns the app's body limit and timeout with the
+	// router's defaults.
+	RouterSettings(ctx context.Context, app string) (RouterSettings, error)
+	// SetRouterSettings applies key=value router settings (an empty value
+	// resets a key to the default); EINVALID names the valid keys.
+	SetRouterSettings(ctx context.Context, user, app string, set map[string]string) (RouterSettings, error)
 }
 
 // redirectRequest is the body of PUT /apps/{app}/https-redirect.
@@ -76,6 +82,8 @@ func (s *server) domainRoutes(r chi.Router) {
 	r.Get("/apps/{app}/certs", s.api(s.listCertificates))
 	r.Post("/apps/{app}/certs", s.api(s.addCertificate))
 	r.Put("/apps/{app}/https-redirect", s.api(s.setRedirect))
+	r.Get("/apps/{app}/router", s.api(s.getRouterSettings))
+	r.Patch("/apps/{app}/router", s.api(s.setRouterSettings))
 }
 
 // setRedirect answers PUT /apps/{app}/https-redirect {"enabled": bool} with 204.

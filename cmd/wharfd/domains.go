@@ -69,6 +69,7 @@ type routeStore interface {
 	AllDomains(ctx context.Context) ([]store.Domain, error)
 	AllCertificates(ctx context.Context) ([]store.Certificate, error)
 	RedirectHTTPS(ctx context.Context) (map[string]bool, error)
+	AllRouterSettings(ctx context.Context) (map[string]wharf.RouterSettings, error)
 }
 
 // loadRoutes is the router's view of the database: each app's default host
@@ -105,6 +106,10 @@ func loadRoutes(ctx context.Context, db routeStore, domain string) ([]router.Rou
 	if err != nil {
 		return nil, fmt.Errorf("listing HTTPS redirects: %w", err)
 	}
+	settings, err := db.AllRouterSettings(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("listing router settings: %w", err)
+	}
 	appCerts := map[string][]router.Certificate{}
 	for _, c := range certs {
 		appCerts[c.App] = append(appCerts[c.App], router.Certificate{CertPEM: c.CertPEM, KeyPEM: c.KeyPEM})
@@ -112,7 +117,9 @@ func loadRoutes(ctx context.Context, db routeStore, domain string) ([]router.Rou
 	routes := make([]router.Route, 0, len(apps))
 	for _, a := range apps {
 		h := append([]string{a.Name + "." + domain}, hosts[a.Name]...)
-		routes = append(routes, router.Route{App: a.Name, Hosts: h, Backends: backends[a.Name], Certificates: appCerts[a.Name], RedirectHTTPS: redirect[a.Name]})
+		s := settings[a.Name]
+		routes = append(routes, router.Route{App: a.Name, Hosts: h, Backends: backends[a.Name], Certificates: appCerts[a.Name],
+			RedirectHTTPS: redirect[a.Name], MaxBodyBytes: s.BodyLimit, Timeout: s.Timeout})
 	}
 	return routes, nil
 }

@@ -14,9 +14,10 @@ import (
 
 // domainState is the fake's custom domains and router logs.
 type domainState struct {
-	hosts map[string]web.Domain        // hostname → domain
-	logs  map[string][]json.RawMessage // app → entries, oldest first
-	certs map[string][]web.Certificate // app → certificates
+	hosts  map[string]web.Domain        // hostname → domain
+	logs   map[string][]json.RawMessage // app → entries, oldest first
+	certs  map[string][]web.Certificate // app → certificates
+	router map[string]wharf.RouterSettings
 }
 
 // ListCertificates implements web.Service.
@@ -148,4 +149,42 @@ func (f *Fake) SetRedirectHTTPS(_ context.Context, _, app string, on bool) error
 		return wharf.Errorf(wharf.ENOTFOUND, "app %q not found", app)
 	}
 	return nil
+}
+
+// routerDefaults are the fake router's defaults, the real router's.
+var routerDefaults = wharf.RouterSettings{BodyLimit: 100 << 20, Timeout: time.Minute}
+
+// RouterSettings implements web.Service.
+func (f *Fake) RouterSettings(_ context.Context, app string) (web.RouterSettings, error) {
+	if err := f.hook("RouterSettings"); err != nil {
+		return web.RouterSettings{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return web.RouterSettings{}, wharf.Errorf(wharf.ENOTFOUND, "app %q not found", app)
+	}
+	return web.NewRouterSettings(app, f.domains.router[app], routerDefaults), nil
+}
+
+// SetRouterSettings implements web.Service, validating like the daemon.
+func (f *Fake) SetRouterSettings(_ context.Context, _, app string, set map[string]string) (web.RouterSettings, error) {
+	if err := f.hook("SetRouterSettings"); err != nil {
+		return web.RouterSettings{}, err
+	}
+	c, err := wharf.ParseRouterChange(set)
+	if err != nil {
+		return web.RouterSettings{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.apps[app]; !ok {
+		return web.RouterSettings{}, wharf.Errorf(wharf.ENOTFOUND, "app %q not found", app)
+	}
+	if f.domains.router == nil {
+		f.domains.router = map[string]wharf.RouterSettings{}
+	}
+	s := f.domains.router[app].Apply(c)
+	f.domains.router[app] = s
+	return web.NewRouterSettings(app, s, routerDefaults), nil
 }

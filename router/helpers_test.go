@@ -2,6 +2,7 @@ package router
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -61,20 +62,55 @@ func deadAddr(t testing.TB) string {
 	return addr
 }
 
-// front starts the router behind a real HTTP server and returns its URL.
+// frontFunc starts a router serving routes and returns it and its URL.
+type frontFunc func(t testing.TB, o Options, routes ...Route) (*Router, string)
+
+// front starts the router as wharfd serves plain HTTP, on its event-loop
+// front end (which hands some requests to net/http), and returns its URL.
 func front(t testing.TB, o Options, routes ...Route) (*Router, string) {
 	t.Helper()
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
+	r := newTestRouter(o, routes)
+	f, err := r.ListenFront("127.0.0.1:0", FrontOptions{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	r := New(o)
-	r.Update(routes)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := f.Shutdown(ctx); err != nil {
+			t.Errorf("front shutdown: %v", err)
+		}
+		r.CloseIdleConnections()
+	})
+	return r, "http://" + f.Addr().String()
+}
+
+// frontNetHTTP starts the router behind net/http alone, as it serves
+// HTTPS, and returns its URL.
+func frontNetHTTP(t testing.TB, o Options, routes ...Route) (*Router, string) {
+	t.Helper()
+	r := newTestRouter(o, routes)
 	srv := httptest.NewServer(r)
 	t.Cleanup(func() {
 		srv.Close()
 		r.CloseIdleConnections()
 	})
 	return r, srv.URL
+}
+
+// bothFronts runs test against each way of serving the router.
+func bothFronts(t *testing.T, test func(t *testing.T, front frontFunc)) {
+	t.Run("loops", func(t *testing.T) { test(t, front) })
+	t.Run("nethttp", func(t *testing.T) { test(t, frontNetHTTP) })
+}
+
+func newTestRouter(o Options, routes []Route) *Router {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := New(o)
+	r.Update(routes)
+	return r
 }
 
 type response struct {

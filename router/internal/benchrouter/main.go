@@ -21,6 +21,8 @@ func main() {
 	backend := flag.Bool("backend", false, "serve the trivial backend instead of the router")
 	route := flag.String("route", "127.0.0.1:18081", "the router's backend address")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof on this address, for profiling")
+	loops := flag.Int("loops", 0, "event loops of the front end; 0: one per CPU")
+	netHTTP := flag.Bool("nethttp", false, "serve the router with net/http alone instead of its event-loop front end")
 	flag.Parse()
 	if *pprofAddr != "" {
 		go func() { fmt.Fprintln(os.Stderr, http.ListenAndServe(*pprofAddr, nil)) }()
@@ -34,6 +36,15 @@ func main() {
 	} else {
 		r := router.New(router.Options{Logger: slog.New(slog.DiscardHandler)})
 		r.Update([]router.Route{{App: "bench", Hosts: []string{"127.0.0.1"}, Backends: []string{*route}}})
+		if !*netHTTP {
+			f, err := r.ListenFront(*listen, router.FrontOptions{Loops: *loops})
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "benchrouter:", err)
+				os.Exit(1)
+			}
+			fmt.Fprintln(os.Stderr, "benchrouter:", f.Wait())
+			os.Exit(1)
+		}
 		h = r
 	}
 	mux := http.NewServeMux() // not DefaultServeMux, which holds pprof

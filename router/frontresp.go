@@ -237,7 +237,7 @@ func (s *chunkScanner) step(c byte) (done bool, err error) {
 	case csSize:
 		return false, s.sizeByte(c)
 	case csExt:
-		if s.lineLen++; s.lineLen > maxChunkLine {
+		if s.lineLen++; s.lineLen > maxChunkLine || c == '\n' {
 			return false, errBadChunk
 		}
 		if c == '\r' {
@@ -261,11 +261,17 @@ func (s *chunkScanner) step(c byte) (done bool, err error) {
 			s.state = csFinalLF
 			return false, nil
 		}
+		if c == '\n' {
+			return false, errBadChunk
+		}
 		s.state = csTrailerLine
 		return false, s.trailerByte()
 	case csTrailerLine:
-		if c == '\r' {
+		switch c {
+		case '\r':
 			s.state = csTrailerLF
+		case '\n':
+			return false, errBadChunk
 		}
 		return false, s.trailerByte()
 	case csTrailerLF:
@@ -288,7 +294,7 @@ func (s *chunkScanner) sizeByte(c byte) error {
 		v = int64(c-'a') + 10
 	case 'A' <= c && c <= 'F':
 		v = int64(c-'A') + 10
-	case (c == ';' || c == '\r' || c == ' ' || c == '\t') && s.digits > 0:
+	case (c == ';' || c == '\r') && s.digits > 0:
 		s.state = csExt
 		if c == '\r' {
 			s.state = csSizeLF

@@ -287,3 +287,20 @@ func FuzzChunkScanner(f *testing.F) {
 		}
 	})
 }
+
+func TestFrontRetriesWhenABackendHangsUp(t *testing.T) {
+	// One backend reads each request and hangs up without a word, as a
+	// process killed mid-deploy does; every request still succeeds, once
+	// more on the other backend.
+	dying, tries := scriptBackend(t, func(c net.Conn, br *bufio.Reader) { readHead(br) })
+	_, addr := frontWith(t, FrontOptions{}, Options{}, hello(dying, echoBackend(t, "alive")))
+	for i := range 10 {
+		r := get(t, "http://"+addr, "hello.localhost")
+		if e := echoed(t, r); e.Name != "alive" {
+			t.Fatalf("request %d answered by %q", i, e.Name)
+		}
+	}
+	if tries.Load() == 0 {
+		t.Error("the hanging-up backend was never tried")
+	}
+}

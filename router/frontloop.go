@@ -417,10 +417,20 @@ func (l *frontLoop) backendClosed(b *loopBackend) {
 	}
 	b.ex, ex.backend = nil, nil
 	fc := ex.client
+	next, another := ex.route.rr.after(ex.idx)
 	switch {
 	case ex.phase == phaseHead && !ex.gotAny && b.reused && !ex.retried:
 		ex.retried = true // the backend closed an idle connection as we used it
 		l.send(ex, true)
+		return
+	case ex.phase == phaseHead && !ex.gotAny && another && ex.dials == 0:
+		// The backend went away without a word (stopped, killed). Every
+		// request here is a bodiless GET, HEAD or OPTIONS: safe to send
+		// once more, to the next backend.
+		l.f.log.Warn("router: backend closed without answering, trying another", "app", ex.route.app, "backend", b.addr, "request_id", string(ex.id))
+		ex.dials++
+		ex.idx = next
+		l.send(ex, false)
 		return
 	case ex.phase == phaseBody && ex.ri.frame == frameUntilClose:
 		fc.c.Write(lastChunk)

@@ -44,46 +44,54 @@ func lastEntry(t *testing.T, entries chan AccessEntry) AccessEntry {
 }
 
 func TestPerAppBodyLimit(t *testing.T) {
-	var hits atomic.Int32
-	backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		n, err := io.Copy(io.Discard, r.Body)
-		if err == nil {
-			fmt.Fprint(w, n)
+	bothFronts(t, func(t *testing.T, front frontFunc) {
+		var declaredHits atomic.Int32 // requests for /declared, which must never arrive
+		backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/declared" {
+				declaredHits.Add(1)
+			}
+			n, err := io.Copy(io.Discard, r.Body)
+			if err == nil {
+				fmt.Fprint(w, n)
+			}
+		})
+		big := Route{App: "big", Hosts: []string{"big.localhost"}, Backends: []string{backend}, MaxBodyBytes: 5000}
+		r, url := front(t, Options{MaxBodyBytes: 1000}, hello(backend), big)
+		send := func(host string, n int, chunked bool) response {
+			var body io.Reader = strings.NewReader(strings.Repeat("x", n))
+			if chunked {
+				body = io.MultiReader(body) // no length: sent chunked
+			}
+			return do(t, "POST", url, host, body, nil)
+		}
+		// A declared length over the limit is refused before the backend
+		// (a chunked body reaches it until the limit is crossed).
+		if res := do(t, "POST", url+"/declared", "big.localhost", strings.NewReader(strings.Repeat("x", 9000)), nil); res.status != 413 {
+			t.Errorf("big, 9000 declared bytes: %d, want 413", res.status)
+		}
+		if n := declaredHits.Load(); n != 0 {
+			t.Errorf("a declared length over the app's limit reached the backend %d times", n)
+		}
+		for _, chunked := range []bool{false, true} {
+			if res := send("big.localhost", 5000, chunked); res.status != 200 || res.body != "5000" {
+				t.Errorf("big, 5000 bytes (chunked %v): %d %q, want its own limit to let them through", chunked, res.status, res.body)
+			}
+			if res := send("big.localhost", 5001, chunked); res.status != 413 || res.body != "413 Content Too Large: request bodies are limited to 5000 bytes\n" {
+				t.Errorf("big, 5001 bytes (chunked %v): %d %q, want 413 naming its limit", chunked, res.status, res.body)
+			}
+			if res := send("hello.localhost", 1001, chunked); res.status != 413 || !strings.Contains(res.body, "limited to 1000 bytes") {
+				t.Errorf("hello, 1001 bytes (chunked %v): %d %q, want the default's 413", chunked, res.status, res.body)
+			}
+		}
+
+		big.MaxBodyBytes = 0 // reset: the router's default again
+		r.Update([]Route{hello(backend), big})
+		for _, chunked := range []bool{false, true} {
+			if res := send("big.localhost", 3000, chunked); res.status != 413 || !strings.Contains(res.body, "limited to 1000 bytes") {
+				t.Errorf("after the reset, 3000 bytes (chunked %v): %d %q, want the default's 413", chunked, res.status, res.body)
+			}
 		}
 	})
-	big := Route{App: "big", Hosts: []string{"big.localhost"}, Backends: []string{backend}, MaxBodyBytes: 5000}
-	r, url := front(t, Options{MaxBodyBytes: 1000}, hello(backend), big)
-	send := func(host string, n int, chunked bool) response {
-		var body io.Reader = strings.NewReader(strings.Repeat("x", n))
-		if chunked {
-			body = io.MultiReader(body) // no length: sent chunked
-		}
-		return do(t, "POST", url, host, body, nil)
-	}
-	for _, chunked := range []bool{false, true} {
-		if res := send("big.localhost", 5000, chunked); res.status != 200 || res.body != "5000" {
-			t.Errorf("big, 5000 bytes (chunked %v): %d %q, want its own limit to let them through", chunked, res.status, res.body)
-		}
-		if res := send("big.localhost", 5001, chunked); res.status != 413 || res.body != "413 Content Too Large: request bodies are limited to 5000 bytes\n" {
-			t.Errorf("big, 5001 bytes (chunked %v): %d %q, want 413 naming its limit", chunked, res.status, res.body)
-		}
-		if res := send("hello.localhost", 1001, chunked); res.status != 413 || !strings.Contains(res.body, "limited to 1000 bytes") {
-			t.Errorf("hello, 1001 bytes (chunked %v): %d %q, want the default's 413", chunked, res.status, res.body)
-		}
-	}
-	before := hits.Load()
-	if send("big.localhost", 9000, false); hits.Load() != before {
-		t.Error("a declared length over the app's limit reached the backend")
-	}
-
-	big.MaxBodyBytes = 0 // reset: the router's default again
-	r.Update([]Route{hello(backend), big})
-	for _, chunked := range []bool{false, true} {
-		if res := send("big.localhost", 3000, chunked); res.status != 413 || !strings.Contains(res.body, "limited to 1000 bytes") {
-			t.Errorf("after the reset, 3000 bytes (chunked %v): %d %q, want the default's 413", chunked, res.status, res.body)
-		}
-	}
 }
 
 // slowHead answers after delay, or gives up when the request is canceled.
@@ -99,174 +107,184 @@ func slowHead(delay time.Duration) http.HandlerFunc {
 }
 
 func TestTimeoutSlowHeadIs504(t *testing.T) {
-	slow := handlerBackend(t, slowHead(2*time.Second))
-	quick := handlerBackend(t, slowHead(50*time.Millisecond))
-	o, entries := accessLog()
-	o.Timeout = 300 * time.Millisecond // the default, for hello
-	_, url := front(t, *o, hello(slow),
-		Route{App: "own", Hosts: []string{"own.localhost"}, Backends: []string{slow}, Timeout: 200 * time.Millisecond},
-		Route{App: "quick", Hosts: []string{"quick.localhost"}, Backends: []string{quick}, Timeout: 200 * time.Millisecond})
-	for _, p := range paths {
-		for host, want := range map[string]string{
-			"hello.localhost": "504 Gateway Timeout: app hello did not answer within 300ms\n",
-			"own.localhost":   "504 Gateway Timeout: app own did not answer within 200ms\n",
-		} {
-			start := time.Now()
-			res := do(t, p.method, url, host, bodyOf(p.body), nil)
-			took := time.Since(start)
-			if res.status != http.StatusGatewayTimeout || res.body != want {
-				t.Errorf("%s, %s: %d %q, want %q", p.name, host, res.status, res.body, want)
+	bothFronts(t, func(t *testing.T, front frontFunc) {
+		slow := handlerBackend(t, slowHead(2*time.Second))
+		quick := handlerBackend(t, slowHead(50*time.Millisecond))
+		o, entries := accessLog()
+		o.Timeout = 300 * time.Millisecond // the default, for hello
+		_, url := front(t, *o, hello(slow),
+			Route{App: "own", Hosts: []string{"own.localhost"}, Backends: []string{slow}, Timeout: 200 * time.Millisecond},
+			Route{App: "quick", Hosts: []string{"quick.localhost"}, Backends: []string{quick}, Timeout: 200 * time.Millisecond})
+		for _, p := range paths {
+			for host, want := range map[string]string{
+				"hello.localhost": "504 Gateway Timeout: app hello did not answer within 300ms\n",
+				"own.localhost":   "504 Gateway Timeout: app own did not answer within 200ms\n",
+			} {
+				start := time.Now()
+				res := do(t, p.method, url, host, bodyOf(p.body), nil)
+				took := time.Since(start)
+				if res.status != http.StatusGatewayTimeout || res.body != want {
+					t.Errorf("%s, %s: %d %q, want %q", p.name, host, res.status, res.body, want)
+				}
+				if took > 1500*time.Millisecond {
+					t.Errorf("%s, %s: the 504 took %v", p.name, host, took)
+				}
+				if e := lastEntry(t, entries); e.Status != http.StatusGatewayTimeout || e.Backend != slow {
+					t.Errorf("%s, %s: access log %+v, want status 504 from %s", p.name, host, e, slow)
+				}
 			}
-			if took > 1500*time.Millisecond {
-				t.Errorf("%s, %s: the 504 took %v", p.name, host, took)
+			if res := do(t, p.method, url, "quick.localhost", bodyOf(p.body), nil); res.status != 200 || res.body != "late" {
+				t.Errorf("%s: an answer within the timeout: %d %q", p.name, res.status, res.body)
 			}
-			if e := lastEntry(t, entries); e.Status != http.StatusGatewayTimeout || e.Backend != slow {
-				t.Errorf("%s, %s: access log %+v, want status 504 from %s", p.name, host, e, slow)
-			}
+			lastEntry(t, entries)
 		}
-		if res := do(t, p.method, url, "quick.localhost", bodyOf(p.body), nil); res.status != 200 || res.body != "late" {
-			t.Errorf("%s: an answer within the timeout: %d %q", p.name, res.status, res.body)
-		}
-		lastEntry(t, entries)
-	}
+	})
 }
 
 func TestTimeoutBodyGapAborts(t *testing.T) {
-	backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		fmt.Fprint(w, "first part\n")
-		w.(http.Flusher).Flush()
-		select {
-		case <-time.After(3 * time.Second):
-			fmt.Fprint(w, "rest")
-		case <-r.Context().Done():
+	bothFronts(t, func(t *testing.T, front frontFunc) {
+		backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			fmt.Fprint(w, "first part\n")
+			w.(http.Flusher).Flush()
+			select {
+			case <-time.After(3 * time.Second):
+				fmt.Fprint(w, "rest")
+			case <-r.Context().Done():
+			}
+		})
+		o, entries := accessLog()
+		route := hello(backend)
+		route.Timeout = 300 * time.Millisecond
+		_, url := front(t, *o, route)
+		for _, p := range paths {
+			req, _ := http.NewRequest(p.method, url, bodyOf(p.body))
+			req.Host = "hello.localhost"
+			start := time.Now()
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", p.name, err)
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			took := time.Since(start)
+			if res.StatusCode != 200 || string(body) != "first part\n" || err == nil {
+				t.Errorf("%s: %d %q, read error %v; want the first part, then the response cut short", p.name, res.StatusCode, body, err)
+			}
+			if took < 300*time.Millisecond || took > 2*time.Second {
+				t.Errorf("%s: cut after %v, want about the timeout (300ms)", p.name, took)
+			}
+			if e := lastEntry(t, entries); e.Status != http.StatusGatewayTimeout {
+				t.Errorf("%s: access log status %d, want 504", p.name, e.Status)
+			}
 		}
 	})
-	o, entries := accessLog()
-	route := hello(backend)
-	route.Timeout = 300 * time.Millisecond
-	_, url := front(t, *o, route)
-	for _, p := range paths {
-		req, _ := http.NewRequest(p.method, url, bodyOf(p.body))
-		req.Host = "hello.localhost"
-		start := time.Now()
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s: %v", p.name, err)
-		}
-		body, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		took := time.Since(start)
-		if res.StatusCode != 200 || string(body) != "first part\n" || err == nil {
-			t.Errorf("%s: %d %q, read error %v; want the first part, then the response cut short", p.name, res.StatusCode, body, err)
-		}
-		if took < 300*time.Millisecond || took > 2*time.Second {
-			t.Errorf("%s: cut after %v, want about the timeout (300ms)", p.name, took)
-		}
-		if e := lastEntry(t, entries); e.Status != http.StatusGatewayTimeout {
-			t.Errorf("%s: access log status %d, want 504", p.name, e.Status)
-		}
-	}
 }
 
 func TestTimeoutEventStreamWithHeartbeatsLivesOn(t *testing.T) {
-	const beats = 12 // every 100 ms: 1.2 s, four times the timeout
-	backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		for i := range beats {
-			fmt.Fprintf(w, "data: %d\n\n", i)
-			w.(http.Flusher).Flush()
-			select {
-			case <-time.After(100 * time.Millisecond):
-			case <-r.Context().Done():
-				return
+	bothFronts(t, func(t *testing.T, front frontFunc) {
+		const beats = 12 // every 100 ms: 1.2 s, four times the timeout
+		backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for i := range beats {
+				fmt.Fprintf(w, "data: %d\n\n", i)
+				w.(http.Flusher).Flush()
+				select {
+				case <-time.After(100 * time.Millisecond):
+				case <-r.Context().Done():
+					return
+				}
+			}
+		})
+		o, entries := accessLog()
+		route := hello(backend)
+		route.Timeout = 300 * time.Millisecond
+		_, url := front(t, *o, route)
+		for _, p := range paths {
+			req, _ := http.NewRequest(p.method, url, bodyOf(p.body))
+			req.Host = "hello.localhost"
+			start := time.Now()
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s: %v", p.name, err)
+			}
+			events := 0
+			sc := bufio.NewScanner(res.Body)
+			for sc.Scan() {
+				if strings.HasPrefix(sc.Text(), "data: ") {
+					events++
+				}
+			}
+			res.Body.Close()
+			if events != beats || sc.Err() != nil {
+				t.Errorf("%s: %d events, error %v; want all %d", p.name, events, sc.Err(), beats)
+			}
+			if took := time.Since(start); took < 4*route.Timeout {
+				t.Errorf("%s: the stream lasted %v only", p.name, took)
+			}
+			if e := lastEntry(t, entries); e.Status != 200 {
+				t.Errorf("%s: access log status %d, want 200", p.name, e.Status)
 			}
 		}
 	})
-	o, entries := accessLog()
-	route := hello(backend)
-	route.Timeout = 300 * time.Millisecond
-	_, url := front(t, *o, route)
-	for _, p := range paths {
-		req, _ := http.NewRequest(p.method, url, bodyOf(p.body))
-		req.Host = "hello.localhost"
-		start := time.Now()
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatalf("%s: %v", p.name, err)
-		}
-		events := 0
-		sc := bufio.NewScanner(res.Body)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "data: ") {
-				events++
-			}
-		}
-		res.Body.Close()
-		if events != beats || sc.Err() != nil {
-			t.Errorf("%s: %d events, error %v; want all %d", p.name, events, sc.Err(), beats)
-		}
-		if took := time.Since(start); took < 4*route.Timeout {
-			t.Errorf("%s: the stream lasted %v only", p.name, took)
-		}
-		if e := lastEntry(t, entries); e.Status != 200 {
-			t.Errorf("%s: access log status %d, want 200", p.name, e.Status)
-		}
-	}
 }
 
 func TestTimeoutDoesNotCountTheClient(t *testing.T) {
-	backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		n, _ := io.Copy(io.Discard, r.Body)
-		fmt.Fprint(w, n)
+	bothFronts(t, func(t *testing.T, front frontFunc) {
+		backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+			n, _ := io.Copy(io.Discard, r.Body)
+			fmt.Fprint(w, n)
+		})
+		route := hello(backend)
+		route.Timeout = 200 * time.Millisecond
+		_, url := front(t, Options{}, route)
+		pr, pw := io.Pipe()
+		go func() {
+			pw.Write([]byte("first half "))
+			time.Sleep(3 * route.Timeout) // the client, not the app, is slow
+			pw.Write([]byte("second half"))
+			pw.Close()
+		}()
+		if res := do(t, "POST", url, "hello.localhost", pr, nil); res.status != 200 || res.body != "22" {
+			t.Errorf("slow upload: %d %q, want 200 and all 22 bytes", res.status, res.body)
+		}
 	})
-	route := hello(backend)
-	route.Timeout = 200 * time.Millisecond
-	_, url := front(t, Options{}, route)
-	pr, pw := io.Pipe()
-	go func() {
-		pw.Write([]byte("first half "))
-		time.Sleep(3 * route.Timeout) // the client, not the app, is slow
-		pw.Write([]byte("second half"))
-		pw.Close()
-	}()
-	if res := do(t, "POST", url, "hello.localhost", pr, nil); res.status != 200 || res.body != "22" {
-		t.Errorf("slow upload: %d %q, want 200 and all 22 bytes", res.status, res.body)
-	}
 }
 
 func TestTimeoutSparesUpgradedConnections(t *testing.T) {
-	backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
-		conn, brw, err := http.NewResponseController(w).Hijack()
+	bothFronts(t, func(t *testing.T, front frontFunc) {
+		backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+			conn, brw, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				return
+			}
+			defer conn.Close()
+			brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+			brw.Flush()
+			line, err := brw.ReadString('\n')
+			if err == nil {
+				brw.WriteString("echo: " + line)
+				brw.Flush()
+			}
+		})
+		route := hello(backend)
+		route.Timeout = 200 * time.Millisecond
+		_, url := front(t, Options{}, route)
+		conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
 		if err != nil {
-			return
+			t.Fatal(err)
 		}
 		defer conn.Close()
-		brw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
-		brw.Flush()
-		line, err := brw.ReadString('\n')
-		if err == nil {
-			brw.WriteString("echo: " + line)
-			brw.Flush()
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		fmt.Fprint(conn, "GET /ws HTTP/1.1\r\nHost: hello.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+		br := bufio.NewReader(conn)
+		if res, err := http.ReadResponse(br, nil); err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("upgrade: %v %v", res, err)
+		}
+		time.Sleep(3 * route.Timeout) // idle, both ways
+		fmt.Fprint(conn, "still there?\n")
+		if got, err := br.ReadString('\n'); err != nil || got != "echo: still there?\n" {
+			t.Errorf("after idling past the timeout: %q, %v", got, err)
 		}
 	})
-	route := hello(backend)
-	route.Timeout = 200 * time.Millisecond
-	_, url := front(t, Options{}, route)
-	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	fmt.Fprint(conn, "GET /ws HTTP/1.1\r\nHost: hello.localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
-	br := bufio.NewReader(conn)
-	if res, err := http.ReadResponse(br, nil); err != nil || res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", res, err)
-	}
-	time.Sleep(3 * route.Timeout) // idle, both ways
-	fmt.Fprint(conn, "still there?\n")
-	if got, err := br.ReadString('\n'); err != nil || got != "echo: still there?\n" {
-		t.Errorf("after idling past the timeout: %q, %v", got, err)
-	}
 }

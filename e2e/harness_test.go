@@ -59,11 +59,12 @@ func binaries(t *testing.T) (wharfd, wharf string) {
 
 // daemon is one wharfd process on loopback ports.
 type daemon struct {
-	bin, dataDir               string
-	sshAddr, httpAddr, apiAddr string
-	cmd                        *exec.Cmd
-	log                        *testenv.SyncBuffer
-	done                       chan struct{}
+	bin, dataDir                          string
+	sshAddr, httpAddr, httpsAddr, apiAddr string
+	args                                  []string // more flags for wharfd serve, e.g. --database-url
+	cmd                                   *exec.Cmd
+	log                                   *testenv.SyncBuffer
+	done                                  chan struct{}
 }
 
 func freeAddr(t *testing.T) string {
@@ -79,7 +80,7 @@ func freeAddr(t *testing.T) string {
 func newDaemon(t *testing.T) *daemon {
 	wharfd, _ := binaries(t)
 	d := &daemon{bin: wharfd, dataDir: filepath.Join(t.TempDir(), "data"),
-		sshAddr: freeAddr(t), httpAddr: freeAddr(t), apiAddr: freeAddr(t)}
+		sshAddr: freeAddr(t), httpAddr: freeAddr(t), httpsAddr: freeAddr(t), apiAddr: freeAddr(t)}
 	t.Cleanup(func() {
 		apps := d.appNames(t)
 		d.stop(t)
@@ -121,7 +122,8 @@ func (d *daemon) start(t *testing.T) {
 	t.Helper()
 	d.log = &testenv.SyncBuffer{}
 	d.cmd = exec.Command(d.bin, "serve", "--data", d.dataDir, "--ssh-addr", d.sshAddr,
-		"--http-addr", d.httpAddr, "--api-addr", d.apiAddr, "--domain", "localhost")
+		"--http-addr", d.httpAddr, "--https-addr", d.httpsAddr, "--api-addr", d.apiAddr, "--domain", "localhost")
+	d.cmd.Args = append(d.cmd.Args, d.args...)
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("starting wharfd: %v", err)

@@ -286,7 +286,7 @@ func TestDomainsCLI(t *testing.T) {
 		res, err := noFollow.Do(req)
 		if err == nil {
 			res.Body.Close()
-			if res.StatusCode == 308 && res.Header.Get("Location") == "https://"+host+"/x?y=1" {
+			if res.StatusCode == 308 && res.Header.Get("Location") == "https://"+host+":"+portOf(d.httpsAddr)+"/x?y=1" {
 				break
 			}
 		}

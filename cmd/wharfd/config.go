@@ -18,6 +18,7 @@ type Config struct {
 	DatabaseURL string
 	SSHAddr     string
 	HTTPAddr    string
+	HTTPS       httpsConfig // the router's HTTPS listener and ACME (https.go)
 	APIAddr     string
 	Domain      string
 	LogFormat   string
@@ -44,6 +45,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.DatabaseURL, "database-url", getenv("DATABASE_URL"), "external Postgres URL (also DATABASE_URL); empty: a private cluster under the data dir")
 	str(&c.SSHAddr, "ssh-addr", ":2222", "git over SSH listen address")
 	str(&c.HTTPAddr, "http-addr", ":8080", "router listen address")
+	c.HTTPS.register(str)
 	str(&c.APIAddr, "api-addr", "127.0.0.1:8000", "API and dashboard listen address")
 	str(&c.Domain, "domain", "localhost", "apps are served at <app>.<domain>")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
@@ -71,6 +73,9 @@ func (c *Config) validate() error {
 	}
 	if c.KeepReleases < 1 {
 		return fmt.Errorf("--keep-releases must be at least 1, not %d", c.KeepReleases)
+	}
+	if err := c.HTTPS.validate(); err != nil {
+		return err
 	}
 	c.Domain = strings.ToLower(strings.Trim(c.Domain, "."))
 	if c.Domain == "" {

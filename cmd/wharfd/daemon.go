@@ -37,6 +37,7 @@ type Daemon struct {
 	db       *store.DB
 	docker   *client.Client
 	router   *router.Router
+	tls      *routerTLS // the router's HTTPS listener and ACME (https.go)
 	deployer *deploy.Deployer
 	git      *gitreceiver.Server
 	platform *platform
@@ -112,7 +113,13 @@ func (d *Daemon) openDocker(ctx context.Context) error {
 // containers, so daemons sharing a Docker Engine never touch each other's.
 func (d *Daemon) wire(installation string) error {
 	d.obs = newRouterObs(d.db, d.log, func() router.Stats { return d.router.Stats() })
-	d.router = router.New(router.Options{Logger: d.log, AccessLog: accessLogs(accessLogger(d.log), d.obs.record)})
+	opts := router.Options{Logger: d.log, AccessLog: accessLogs(accessLogger(d.log), d.obs.record)}
+	tlsSide, err := newRouterTLS(d.cfg.HTTPS, d.db, &opts, d.log)
+	if err != nil {
+		return err
+	}
+	d.tls = tlsSide
+	d.router = router.New(opts)
 	d.platform = newPlatform(d.cfg, d.db, d.docker, d.router, d.log)
 	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log, Installation: installation,
 		OnCrash: d.platform.recordCrash})
@@ -159,27 +166,22 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.router.Sync(ctx, d.platform); err != nil {
 		return fmt.Errorf("loading routes: %w", err)
 	}
-	routerSrv := &http.Server{Handler: d.router, ReadHeaderTimeout: 30 * time.Second}
+	routerSrv := &http.Server{Handler: d.tls.httpHandler(d.router), ReadHeaderTimeout: 30 * time.Second}
 	apiSrv := &http.Server{Handler: d.obs.withMetrics(web.NewHandler(d.platform, d.log)), ReadHeaderTimeout: 30 * time.Second}
-	routerLn, err := net.Listen("tcp", d.cfg.HTTPAddr)
+	ls, err := d.listen()
 	if err != nil {
-		return fmt.Errorf("router listen: %w", err)
+		return err
 	}
-	apiLn, err := net.Listen("tcp", d.cfg.APIAddr)
-	if err != nil {
-		routerLn.Close()
-		return fmt.Errorf("API listen: %w", err)
-	}
-	sshLn, err := net.Listen("tcp", d.cfg.SSHAddr)
-	if err != nil {
-		routerLn.Close()
-		apiLn.Close()
-		return fmt.Errorf("SSH listen: %w", err)
-	}
+	servers := []*http.Server{routerSrv, apiSrv}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(routerSrv, routerLn) })
-	g.Go(func() error { return serveHTTP(apiSrv, apiLn) })
-	g.Go(func() error { return d.git.Serve(gctx, sshLn) })
+	g.Go(func() error { return serveHTTP(routerSrv, ls.router) })
+	g.Go(func() error { return serveHTTP(apiSrv, ls.api) })
+	if ls.https != nil {
+		httpsSrv := d.tls.server(d.router)
+		servers = append(servers, httpsSrv)
+		g.Go(func() error { return serveHTTPS(httpsSrv, ls.https) })
+	}
+	g.Go(func() error { return d.git.Serve(gctx, ls.ssh) })
 	g.Go(func() error { d.watchRoutes(gctx); return nil })
 	// Self-healing: keep every app's current release running as its
 	// formation says (crashed, removed and orphaned containers).
@@ -188,16 +190,53 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { d.logs.Run(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
-		return d.shutdown(routerSrv, apiSrv)
+		return d.shutdown(servers...)
 	})
 	d.ready.Store(true)
 	d.platform.ready.Store(true)
-	d.log.Info("wharfd is ready", "ssh", sshLn.Addr().String(), "http", routerLn.Addr().String(), "api", apiLn.Addr().String(), "domain", d.cfg.Domain, "data", d.cfg.DataDir)
+	d.log.Info("wharfd is ready", "ssh", ls.ssh.Addr().String(), "http", ls.router.Addr().String(), "https", d.cfg.HTTPS.Addr,
+		"api", ls.api.Addr().String(), "domain", d.cfg.Domain, "data", d.cfg.DataDir)
 	err = g.Wait()
 	if ctx.Err() != nil {
 		return nil
 	}
 	return err
+}
+
+// listeners are the daemon's listening sockets; https is nil without an
+// HTTPS address.
+type listeners struct {
+	router, https, api, ssh net.Listener
+}
+
+// listen opens every listener, or none: on an error the ones opened are closed.
+func (d *Daemon) listen() (ls listeners, err error) {
+	defer func() {
+		if err != nil {
+			ls.close()
+		}
+	}()
+	if ls.router, err = net.Listen("tcp", d.cfg.HTTPAddr); err != nil {
+		return ls, fmt.Errorf("router listen: %w", err)
+	}
+	if ls.https, err = d.tls.listen(); err != nil {
+		return ls, err
+	}
+	if ls.api, err = net.Listen("tcp", d.cfg.APIAddr); err != nil {
+		return ls, fmt.Errorf("API listen: %w", err)
+	}
+	if ls.ssh, err = net.Listen("tcp", d.cfg.SSHAddr); err != nil {
+		return ls, fmt.Errorf("SSH listen: %w", err)
+	}
+	return ls, nil
+}
+
+func (ls listeners) close() {
+	for _, ln := range []net.Listener{ls.router, ls.https, ls.api, ls.ssh} {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }
 
 func serveHTTP(srv *http.Server, ln net.Listener) error {
@@ -240,7 +279,7 @@ func (d *Daemon) watchRoutes(ctx context.Context) {
 			d.log.Error("route notifications stopped", "err", err)
 		}
 	}()
-	d.router.Watch(ctx, d.obs.metrics.source(d.platform), changes, 5*time.Second)
+	d.router.Watch(ctx, d.obs.metrics.source(d.tls.source(ctx, d.platform, d.cfg.Domain)), changes, 5*time.Second)
 }
 
 // Close releases what Open acquired. The private Postgres cluster is stopped;

@@ -24,13 +24,12 @@ import (
 type routerConfig struct {
 	DatabaseURL string
 	HTTPAddr    string
-	HTTPSAddr   string
+	HTTPS       httpsConfig
 	MetricsAddr string
 	Domain      string
 	LogFormat   string
 	Resync      time.Duration
 	Trusted     []netip.Prefix
-	ACME        acmeConfig
 }
 
 func parseRouterConfig(args []string, getenv func(string) string, stderr io.Writer) (routerConfig, error) {
@@ -43,14 +42,11 @@ func parseRouterConfig(args []string, getenv func(string) string, stderr io.Writ
 	}
 	fs.StringVar(&c.DatabaseURL, "database-url", dbURL, "Postgres URL of the Wharf installation (env WHARF_DATABASE_URL or DATABASE_URL)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", ":8080", "router listen address")
-	fs.StringVar(&c.HTTPSAddr, "https-addr", ":8443", "router HTTPS listen address (certificates from wharf certs:add); empty: none")
+	c.HTTPS.register(func(p *string, name, def, help string) { fs.StringVar(p, name, def, help) })
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9100", "Prometheus /metrics listen address; empty: none")
 	fs.StringVar(&c.Domain, "domain", "localhost", "apps are served at <app>.<domain>, as by wharfd serve")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.Resync, "resync", 5*time.Second, "full reload of the routes, healing lost notifications")
-	fs.StringVar(&c.ACME.CA, "acme-ca", "", "ACME directory URL for automatic certificates of custom domains, e.g. https://acme-v02.api.letsencrypt.org/directory; empty: none")
-	fs.StringVar(&c.ACME.Email, "acme-email", "", "contact email for the ACME account")
-	fs.StringVar(&c.ACME.CARoot, "acme-ca-root", "", "PEM file of an extra root to trust for the ACME CA's own HTTPS (a private CA, Pebble)")
 	trusted := fs.String("trusted-proxies", "", "comma-separated CIDRs (e.g. 10.0.0.0/8) of load balancers whose X-Forwarded-* headers are kept")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -67,6 +63,9 @@ func parseRouterConfig(args []string, getenv func(string) string, stderr io.Writ
 		return c, fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	case c.Resync <= 0:
 		return c, fmt.Errorf("--resync must be positive")
+	}
+	if err := c.HTTPS.validate(); err != nil {
+		return c, err
 	}
 	c.Domain = strings.ToLower(strings.Trim(c.Domain, "."))
 	for _, s := range strings.Split(*trusted, ",") {
@@ -133,45 +132,29 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 	obs := newRouterObs(db, log, func() router.Stats { return r.Stats() })
 	metrics := obs.metrics
 	opts := router.Options{Logger: log, AccessLog: obs.record, TrustedProxies: cfg.Trusted}
-	if _, port, err := net.SplitHostPort(cfg.HTTPSAddr); err == nil {
-		opts.HTTPSPort = port
-	}
-	var acme *acmeManager
-	if cfg.ACME.CA != "" {
-		var err error
-		if acme, err = newACMEManager(cfg.ACME, db, log); err != nil {
-			return err
-		}
-		opts.GetCertificate = acme.getCertificate
+	tlsSide, err := newRouterTLS(cfg.HTTPS, db, &opts, log)
+	if err != nil {
+		return err
 	}
 	r = router.New(opts)
 	defer r.CloseIdleConnections()
-	var handler http.Handler = r
-	if acme != nil {
-		handler = acme.httpChallenges(r)
-	}
-	src := metrics.source(router.SourceFunc(func(sctx context.Context) ([]router.Route, error) {
-		routes, err := loadRoutes(sctx, db, cfg.Domain)
-		if err == nil && acme != nil {
-			acme.manage(ctx, routes, cfg.Domain)
-		}
-		return routes, err
-	}))
+	src := metrics.source(tlsSide.source(ctx, router.SourceFunc(func(sctx context.Context) ([]router.Route, error) {
+		return loadRoutes(sctx, db, cfg.Domain)
+	}), cfg.Domain))
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("router listen: %w", err)
 	}
-	servers := []*http.Server{{Handler: handler, ReadHeaderTimeout: 30 * time.Second}}
+	servers := []*http.Server{{Handler: tlsSide.httpHandler(r), ReadHeaderTimeout: 30 * time.Second}}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveHTTP(servers[0], ln) })
-	if cfg.HTTPSAddr != "" {
-		tln, err := net.Listen("tcp", cfg.HTTPSAddr)
-		if err != nil {
-			ln.Close()
-			return fmt.Errorf("router HTTPS listen: %w", err)
-		}
-		srv := &http.Server{Handler: r, TLSConfig: r.TLSConfig(), ReadHeaderTimeout: 30 * time.Second,
-			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)} // failed handshakes are routine
+	tln, err := tlsSide.listen()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if tln != nil {
+		srv := tlsSide.server(r)
 		servers = append(servers, srv)
 		g.Go(func() error { return serveHTTPS(srv, tln) })
 	}
@@ -191,7 +174,7 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 		<-gctx.Done()
 		return shutdownServers(servers)
 	})
-	log.Info("wharfd router is ready", "http", ln.Addr().String(), "https", cfg.HTTPSAddr, "metrics", cfg.MetricsAddr, "domain", cfg.Domain)
+	log.Info("wharfd router is ready", "http", ln.Addr().String(), "https", cfg.HTTPS.Addr, "metrics", cfg.MetricsAddr, "domain", cfg.Domain)
 	err = g.Wait()
 	if ctx.Err() != nil {
 		return nil
@@ -216,13 +199,6 @@ func watchStore(ctx context.Context, db *store.DB, r *router.Router, src router.
 		}
 	}()
 	r.Watch(ctx, src, changes, resync)
-}
-
-func serveHTTPS(srv *http.Server, ln net.Listener) error {
-	if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
 }
 
 func shutdownServers(servers []*http.Server) error {

@@ -20,9 +20,10 @@ func TestParseRouterConfig(t *testing.T) {
 	}
 	for args, want := range map[string]string{
 		"--http-addr :80": "--database-url is required",
-		"--database-url x --trusted-proxies 10.0.0.1": `"10.0.0.1" is not a CIDR`,
-		"--database-url x --log-format xml":           "--log-format must be text or json",
-		"--database-url x extra":                      `unexpected argument "extra"`,
+		"--database-url x --trusted-proxies 10.0.0.1":                  `"10.0.0.1" is not a CIDR`,
+		"--database-url x --log-format xml":                            "--log-format must be text or json",
+		"--database-url x extra":                                       `unexpected argument "extra"`,
+		"--database-url x --https-addr= --acme-ca https://ca.test/dir": "--acme-ca needs an HTTPS listener",
 	} {
 		_, err := parseRouterConfig(strings.Fields(args), func(string) string { return "" }, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), want) {

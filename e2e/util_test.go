@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -90,5 +91,26 @@ func removeAppContainers(docker *client.Client, app string) {
 	cs, _ := docker.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs(filters.Arg("label", "wharf.app="+app))})
 	for _, c := range cs {
 		docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+	}
+}
+
+// portOf is the port of a host:port address.
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
+	return port
+}
+
+// deployApp pushes files as app to d from a new developer machine, failing
+// the test when the push does not deploy.
+func deployApp(t *testing.T, d *daemon, app string, files map[string]string) {
+	t.Helper()
+	p := newPusher(t, d.sshAddr)
+	if out, err := d.cli(t, "keys:add", p.key+".pub"); err != nil {
+		t.Fatalf("keys:add: %v\n%s", err, out)
+	}
+	p.git(t, "remote", "add", "wharf", "ssh://git@"+d.sshAddr+"/"+app+".git")
+	p.commit(t, "deploy "+app, files)
+	if out, err := p.gitErr("push", "wharf", "main"); err != nil {
+		t.Fatalf("git push of %s: %v\n%s", app, err, out)
 	}
 }

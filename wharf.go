@@ -110,6 +110,7 @@ type Process struct {
 	ContainerID   string    `json:"container_id"`
 	ContainerName string    `json:"container_name"`
 	Addr          string    `json:"addr"` // host:port the router dials, e.g. 127.0.0.1:49153
+	Node          string    `json:"node,omitempty"` // the swarm node it runs on; "" on a single host
 	State         string    `json:"state"`
 	StartedAt     time.Time `json:"started_at"`
 	Restarts      int       `json:"restarts"`
@@ -117,6 +118,20 @@ type Process struct {
 	ExitCode  int    `json:"exit_code,omitempty"`
 	OOMKilled bool   `json:"oom_killed,omitempty"`
 	LastLog   string `json:"last_log,omitempty"`
+}
+
+// Node is one Docker Engine of a swarm, as `wharf nodes` shows it.
+type Node struct {
+	ID           string            `json:"id"`
+	Hostname     string            `json:"hostname"`
+	Role         string            `json:"role"`         // manager or worker
+	State        string            `json:"state"`        // ready, down, unknown, disconnected
+	Availability string            `json:"availability"` // active, pause or drain
+	Leader       bool              `json:"leader,omitempty"`
+	Addr         string            `json:"addr"` // where its published ports are reached
+	Engine       string            `json:"engine"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Tasks        int               `json:"tasks"` // running tasks of this installation
 }
 
 // Labels Wharf puts on every container and image it makes, so a restarted

@@ -150,6 +150,10 @@ type Spec struct {
 	// Volumes are named volumes mounted into every process; they survive
 	// deploys, rollbacks and restarts.
 	Volumes []Volume
+	// Placement constrains where the app's processes run on a swarm, e.g.
+	// "node.labels.tier==web" (Swarm's constraint syntax); the single-host
+	// backend has one node and ignores it.
+	Placement []string
 	// ReleaseCommand (the Procfile's release:) runs once, in a container of
 	// the new image, before the swap; when it fails the deploy stops and
 	// the running release stays. Empty: no release phase.

@@ -90,7 +90,7 @@ func (r *Router) ListenFront(addr string, o FrontOptions) (*Front, error) {
 	f.fallback = &http.Server{Handler: o.Handler, ReadHeaderTimeout: o.ReadHeaderTimeout, IdleTimeout: o.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(r.log.Handler(), slog.LevelDebug)}
 	opts := []gnet.Option{gnet.WithMulticore(true), gnet.WithTicker(true), gnet.WithLogger(gnetLogger{r.log}),
-		gnet.WithTCPKeepAlive(time.Minute)}
+		gnet.WithTCPKeepAlive(time.Minute), gnet.WithReuseAddr(true)}
 	if o.Loops > 0 {
 		opts = append(opts, gnet.WithNumEventLoop(o.Loops))
 	}

@@ -166,15 +166,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := d.router.Sync(ctx, d.platform); err != nil {
 		return fmt.Errorf("loading routes: %w", err)
 	}
-	routerSrv := &http.Server{Handler: d.tls.httpHandler(d.router), ReadHeaderTimeout: 30 * time.Second}
 	apiSrv := &http.Server{Handler: d.obs.withMetrics(web.NewHandler(d.platform, d.log)), ReadHeaderTimeout: 30 * time.Second}
 	ls, err := d.listen()
 	if err != nil {
 		return err
 	}
-	servers := []*http.Server{routerSrv, apiSrv}
+	servers := []*http.Server{apiSrv}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(routerSrv, ls.router) })
+	g.Go(ls.router.Wait)
 	g.Go(func() error { return serveHTTP(apiSrv, ls.api) })
 	if ls.https != nil {
 		httpsSrv := d.tls.server(d.router)
@@ -190,7 +189,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	g.Go(func() error { d.logs.Run(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
-		return d.shutdown(servers...)
+		return errors.Join(stopFront(ls.router), d.shutdown(servers...))
 	})
 	d.ready.Store(true)
 	d.platform.ready.Store(true)
@@ -206,7 +205,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 // listeners are the daemon's listening sockets; https is nil without an
 // HTTPS address.
 type listeners struct {
-	router, https, api, ssh net.Listener
+	router          *router.Front // serving from the start
+	https, api, ssh net.Listener
 }
 
 // listen opens every listener, or none: on an error the ones opened are closed.
@@ -216,8 +216,8 @@ func (d *Daemon) listen() (ls listeners, err error) {
 			ls.close()
 		}
 	}()
-	if ls.router, err = net.Listen("tcp", d.cfg.HTTPAddr); err != nil {
-		return ls, fmt.Errorf("router listen: %w", err)
+	if ls.router, err = d.tls.front(d.router, d.cfg.HTTPAddr); err != nil {
+		return ls, err
 	}
 	if ls.https, err = d.tls.listen(); err != nil {
 		return ls, err
@@ -232,7 +232,10 @@ func (d *Daemon) listen() (ls listeners, err error) {
 }
 
 func (ls listeners) close() {
-	for _, ln := range []net.Listener{ls.router, ls.https, ls.api, ls.ssh} {
+	if ls.router != nil {
+		stopFront(ls.router)
+	}
+	for _, ln := range []net.Listener{ls.https, ls.api, ls.ssh} {
 		if ln != nil {
 			ln.Close()
 		}

@@ -83,6 +83,24 @@ func (t *routerTLS) httpHandler(r http.Handler) http.Handler {
 	return t.acme.httpChallenges(r)
 }
 
+// front starts r's plain-HTTP listener on addr: the router's event-loop
+// front end, which hands what it does not serve itself (and, with ACME,
+// HTTP-01 challenges) to httpHandler.
+func (t *routerTLS) front(r *router.Router, addr string) (*router.Front, error) {
+	o := router.FrontOptions{Handler: t.httpHandler(r)}
+	if t.acme != nil {
+		o.HandOffPaths = []string{acmeChallengePrefix}
+	}
+	f, err := r.ListenFront(addr, o)
+	if err != nil {
+		return nil, fmt.Errorf("router listen: %w", err)
+	}
+	return f, nil
+}
+
+// acmeChallengePrefix is where ACME HTTP-01 challenges are asked.
+const acmeChallengePrefix = "/.well-known/acme-challenge/"
+
 // source hands the custom domains of every table src loads to ACME, which
 // keeps managing them until ctx ends.
 func (t *routerTLS) source(ctx context.Context, src router.Source, domain string) router.Source {

@@ -141,16 +141,16 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 	src := metrics.source(tlsSide.source(ctx, router.SourceFunc(func(sctx context.Context) ([]router.Route, error) {
 		return loadRoutes(sctx, db, cfg.Domain)
 	}), cfg.Domain))
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	front, err := tlsSide.front(r, cfg.HTTPAddr)
 	if err != nil {
-		return fmt.Errorf("router listen: %w", err)
+		return err
 	}
-	servers := []*http.Server{{Handler: tlsSide.httpHandler(r), ReadHeaderTimeout: 30 * time.Second}}
+	var servers []*http.Server
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(servers[0], ln) })
+	g.Go(front.Wait)
 	tln, err := tlsSide.listen()
 	if err != nil {
-		ln.Close()
+		stopFront(front)
 		return err
 	}
 	if tln != nil {
@@ -161,7 +161,10 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 	if cfg.MetricsAddr != "" {
 		mln, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
-			ln.Close()
+			stopFront(front)
+			if tln != nil {
+				tln.Close()
+			}
 			return fmt.Errorf("metrics listen: %w", err)
 		}
 		msrv := &http.Server{Handler: obs.withMetrics(http.NotFoundHandler()), ReadHeaderTimeout: 30 * time.Second}
@@ -172,9 +175,9 @@ func runRouter(ctx context.Context, cfg routerConfig, db *store.DB, log *slog.Lo
 	g.Go(func() error { obs.sink.run(gctx); return nil })
 	g.Go(func() error {
 		<-gctx.Done()
-		return shutdownServers(servers)
+		return errors.Join(stopFront(front), shutdownServers(servers))
 	})
-	log.Info("wharfd router is ready", "http", ln.Addr().String(), "https", cfg.HTTPS.Addr, "metrics", cfg.MetricsAddr, "domain", cfg.Domain)
+	log.Info("wharfd router is ready", "http", front.Addr().String(), "https", cfg.HTTPS.Addr, "metrics", cfg.MetricsAddr, "domain", cfg.Domain)
 	err = g.Wait()
 	if ctx.Err() != nil {
 		return nil
@@ -199,6 +202,16 @@ func watchStore(ctx context.Context, db *store.DB, r *router.Router, src router.
 		}
 	}()
 	r.Watch(ctx, src, changes, resync)
+}
+
+// stopFront stops a router front end within shutdownGrace.
+func stopFront(f *router.Front) error {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := f.Shutdown(ctx); err != nil {
+		return fmt.Errorf("router shutdown: %w", err)
+	}
+	return nil
 }
 
 func shutdownServers(servers []*http.Server) error {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -160,13 +161,26 @@ func (c *Collector) scan(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
+// instanceOf is a container's instance number: its label, or for a swarm
+// task (whose labels are the same for every replica) the slot in its task
+// name, "wharf-app-web.2.<task id>".
+func instanceOf(labels map[string]string) string {
+	if n := labels[wharf.LabelInstance]; n != "" {
+		return n
+	}
+	if parts := strings.Split(labels["com.docker.swarm.task.name"], "."); len(parts) == 3 {
+		return parts[1]
+	}
+	return "0"
+}
+
 // startLocked follows container id unless it is followed already. c.mu held.
 func (c *Collector) startLocked(ctx context.Context, wg *sync.WaitGroup, id string, labels map[string]string) {
 	if c.following[id] || ctx.Err() != nil {
 		return
 	}
 	c.following[id] = true
-	src := source{id: id, app: labels[wharf.LabelApp], process: labels[wharf.LabelProcess] + "." + labels[wharf.LabelInstance]}
+	src := source{id: id, app: labels[wharf.LabelApp], process: labels[wharf.LabelProcess] + "." + instanceOf(labels)}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -3,6 +3,8 @@ package logs
 import (
 	"strings"
 	"testing"
+
+	"github.com/wharfhq/wharf"
 	"time"
 )
 
@@ -29,5 +31,17 @@ func TestSinceArg(t *testing.T) {
 	// One microsecond after the stored line (Postgres keeps microseconds).
 	if got := sinceArg(time.Unix(1700000000, 5000)); got != "1700000000.000006000" {
 		t.Errorf("sinceArg = %q", got)
+	}
+}
+
+func TestInstanceOf(t *testing.T) {
+	for want, labels := range map[string]map[string]string{
+		"3": {wharf.LabelInstance: "3"},
+		"2": {"com.docker.swarm.task.name": "wharf-app-web.2.k2x9"},
+		"0": {},
+	} {
+		if got := instanceOf(labels); got != want {
+			t.Errorf("instanceOf(%v) = %q, want %q", labels, got, want)
+		}
 	}
 }

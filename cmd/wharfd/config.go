@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +27,12 @@ type Config struct {
 	// rollback to them is instant.
 	KeepReleases int
 	LogLines     string // app output lines kept per app (logs.go)
+	// Scheduler is where apps run: "docker" (this engine) or "swarm".
+	Scheduler string
+	// Registry is the host:port every swarm node pulls release images
+	// from; RegistryListen serves the built-in registry there.
+	Registry       string
+	RegistryListen string
 }
 
 var errHelp = errors.New("help requested")
@@ -50,6 +57,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	str(&c.Domain, "domain", "localhost", "apps are served at <app>.<domain>")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
 	str(&c.LogLines, "log-lines", "10000", "lines of app output kept per app (wharf logs)")
+	str(&c.Scheduler, "scheduler", "docker", "where apps run: docker (this engine) or swarm (the swarm this engine manages)")
+	str(&c.Registry, "registry", "", "swarm: host:port of the registry every node pulls release images from; empty: images stay on this node (a one-node swarm)")
+	str(&c.RegistryListen, "registry-listen", "", "serve Wharf's built-in image registry (storage under the data dir) on this address, e.g. :5000")
 	keep := 5
 	if v, err := strconv.Atoi(getenv("WHARF_KEEP_RELEASES")); err == nil {
 		keep = v
@@ -77,6 +87,9 @@ func (c *Config) validate() error {
 	if err := c.HTTPS.validate(); err != nil {
 		return err
 	}
+	if err := c.validateScheduler(); err != nil {
+		return err
+	}
 	c.Domain = strings.ToLower(strings.Trim(c.Domain, "."))
 	if c.Domain == "" {
 		return fmt.Errorf("--domain must not be empty")
@@ -86,6 +99,27 @@ func (c *Config) validate() error {
 		return fmt.Errorf("data dir %q: %w", c.DataDir, err)
 	}
 	c.DataDir = abs
+	return nil
+}
+
+func (c *Config) validateScheduler() error {
+	switch c.Scheduler {
+	case "docker":
+		if c.Registry != "" {
+			return fmt.Errorf("--registry is for --scheduler swarm")
+		}
+	case "swarm":
+	default:
+		return fmt.Errorf("--scheduler must be docker or swarm, not %q", c.Scheduler)
+	}
+	if c.Registry == "" && c.RegistryListen != "" {
+		if host, _, err := net.SplitHostPort(c.RegistryListen); err == nil && host != "" && host != "0.0.0.0" && host != "::" {
+			c.Registry = c.RegistryListen
+		}
+	}
+	if c.Registry != "" && (strings.Contains(c.Registry, "/") || !strings.Contains(c.Registry, ":")) {
+		return fmt.Errorf("--registry must be host:port, as nodes reach it, not %q", c.Registry)
+	}
 	return nil
 }
 

@@ -38,7 +38,8 @@ type Daemon struct {
 	docker   *client.Client
 	router   *router.Router
 	tls      *routerTLS // the router's HTTPS listener and ACME (https.go)
-	deployer *deploy.Deployer
+	deployer scheduler
+	registry *registryServer // nil unless --registry-listen
 	git      *gitreceiver.Server
 	platform *platform
 	logs     *logs.Collector
@@ -106,6 +107,16 @@ func (d *Daemon) openDocker(ctx context.Context) error {
 	if _, err := cli.Ping(pingCtx); err != nil {
 		return fmt.Errorf("the Docker Engine does not answer (is dockerd running?): %w", err)
 	}
+	if d.cfg.Scheduler != "swarm" {
+		return nil
+	}
+	info, err := cli.Info(pingCtx)
+	if err != nil {
+		return fmt.Errorf("docker info: %w", err)
+	}
+	if !info.Swarm.ControlAvailable {
+		return fmt.Errorf("--scheduler swarm needs this Docker Engine to be a swarm manager (it is %q): run `docker swarm init` here first", info.Swarm.LocalNodeState)
+	}
 	return nil
 }
 
@@ -113,16 +124,22 @@ func (d *Daemon) openDocker(ctx context.Context) error {
 // containers, so daemons sharing a Docker Engine never touch each other's.
 func (d *Daemon) wire(installation string) error {
 	d.obs = newRouterObs(d.db, d.log, func() router.Stats { return d.router.Stats() })
-	opts := router.Options{Logger: d.log, AccessLog: accessLogs(accessLogger(d.log), d.obs.record)}
-	tlsSide, err := newRouterTLS(d.cfg.HTTPS, d.db, &opts, d.log)
+	ropts := router.Options{Logger: d.log, AccessLog: accessLogs(accessLogger(d.log), d.obs.record)}
+	tlsSide, err := newRouterTLS(d.cfg.HTTPS, d.db, &ropts, d.log)
 	if err != nil {
 		return err
 	}
 	d.tls = tlsSide
-	d.router = router.New(opts)
+	d.router = router.New(ropts)
 	d.platform = newPlatform(d.cfg, d.db, d.docker, d.router, d.log)
-	d.deployer = deploy.New(deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log, Installation: installation,
-		OnCrash: d.platform.recordCrash})
+	opts := deploy.Options{Docker: d.docker, Store: d.db, Routes: d.platform, Logger: d.log, Installation: installation,
+		OnCrash: d.platform.recordCrash}
+	if d.cfg.Scheduler == "swarm" {
+		sw := deploy.NewSwarm(opts, deploy.SwarmOptions{Registry: d.cfg.Registry})
+		d.deployer, d.platform.nodes = sw, sw
+	} else {
+		d.deployer = deploy.New(opts)
+	}
 	d.platform.deployer = d.deployer
 	buildOpts, err := builderOptions(os.Getenv)
 	if err != nil {
@@ -181,6 +198,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 		g.Go(func() error { return serveHTTPS(httpsSrv, ls.https) })
 	}
 	g.Go(func() error { return d.git.Serve(gctx, ls.ssh) })
+	if ls.registry != nil {
+		g.Go(func() error { return d.registry.serve(ls.registry) })
+		servers = append(servers, d.registry.srv)
+	}
 	g.Go(func() error { d.watchRoutes(gctx); return nil })
 	// Self-healing: keep every app's current release running as its
 	// formation says (crashed, removed and orphaned containers).
@@ -205,8 +226,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 // listeners are the daemon's listening sockets; https is nil without an
 // HTTPS address.
 type listeners struct {
-	router          *router.Front // serving from the start
-	https, api, ssh net.Listener
+	router                    *router.Front // serving from the start
+	https, api, ssh, registry net.Listener
 }
 
 // listen opens every listener, or none: on an error the ones opened are closed.
@@ -228,6 +249,14 @@ func (d *Daemon) listen() (ls listeners, err error) {
 	if ls.ssh, err = net.Listen("tcp", d.cfg.SSHAddr); err != nil {
 		return ls, fmt.Errorf("SSH listen: %w", err)
 	}
+	if d.cfg.RegistryListen != "" {
+		if d.registry, err = newRegistryServer(d.cfg.DataDir); err != nil {
+			return ls, err
+		}
+		if ls.registry, err = net.Listen("tcp", d.cfg.RegistryListen); err != nil {
+			return ls, fmt.Errorf("registry listen: %w", err)
+		}
+	}
 	return ls, nil
 }
 
@@ -235,7 +264,7 @@ func (ls listeners) close() {
 	if ls.router != nil {
 		stopFront(ls.router)
 	}
-	for _, ln := range []net.Listener{ls.https, ls.api, ls.ssh} {
+	for _, ln := range []net.Listener{ls.https, ls.api, ls.ssh, ls.registry} {
 		if ln != nil {
 			ln.Close()
 		}

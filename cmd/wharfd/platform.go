@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/docker/docker/client"
 	"golang.org/x/crypto/ssh"
@@ -31,7 +33,8 @@ type platform struct {
 	db       *store.DB
 	docker   client.APIClient
 	router   *router.Router
-	deployer *deploy.Deployer
+	deployer scheduler
+	nodes    nodeManager // nil unless the scheduler runs a swarm
 	builder  *builder.Builder
 	log      *slog.Logger
 	reposDir string
@@ -49,6 +52,33 @@ var (
 func newPlatform(cfg Config, db *store.DB, docker client.APIClient, r *router.Router, log *slog.Logger) *platform {
 	return &platform{cfg: cfg, db: db, docker: docker, router: r, log: log, reposDir: filepath.Join(cfg.DataDir, "repos")}
 }
+
+// scheduler runs releases: deploy.Deployer on this engine, or deploy.Swarm
+// on a swarm (wharfd serve --scheduler).
+type scheduler interface {
+	Deploy(ctx context.Context, s deploy.Spec, out io.Writer) error
+	Scale(ctx context.Context, s deploy.Spec, out io.Writer) error
+	Restart(ctx context.Context, s deploy.Spec, processType string, out io.Writer) error
+	Processes(ctx context.Context, app string) ([]wharf.Process, error)
+	Destroy(ctx context.Context, app string) error
+	Adopt(ctx context.Context, current map[string]deploy.Spec) error
+	CollectGarbage(ctx context.Context, app string, keep []string) error
+	RemoveVolumes(ctx context.Context, app string, names []string) error
+	Reconcile(ctx context.Context, desired func(context.Context) (map[string]deploy.Spec, error), every time.Duration)
+}
+
+// nodeManager is what a swarm scheduler adds: its nodes.
+type nodeManager interface {
+	Nodes(ctx context.Context) ([]wharf.Node, error)
+	DrainNode(ctx context.Context, name string, out io.Writer) error
+	ActivateNode(ctx context.Context, name string) error
+}
+
+var (
+	_ scheduler   = (*deploy.Deployer)(nil)
+	_ scheduler   = (*deploy.Swarm)(nil)
+	_ nodeManager = (*deploy.Swarm)(nil)
+)
 
 // appLocks serializes work on one app (pushes, destroys) while letting
 // different apps proceed at once.

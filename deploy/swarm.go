@@ -397,10 +397,25 @@ func (w *Swarm) removeOrphans(ctx context.Context, current map[string]Spec) erro
 		if _, ok := current[app]; ok || app == "" {
 			continue
 		}
-		w.log.Info("swarm: removing the service of an app that is gone", "service", list[i].Spec.Name)
-		errs = append(errs, w.removeService(ctx, app, &list[i]))
+		errs = append(errs, w.removeOrphan(ctx, app, &list[i]))
 	}
 	return errors.Join(errs...)
+}
+
+// removeOrphan removes a service of an app not in the desired state,
+// unless an operation holds the app or just deployed it (its release may
+// not be in the store yet).
+func (w *Swarm) removeOrphan(ctx context.Context, app string, svc *swarm.Service) error {
+	yctx, unlock := w.locks.tryLockYielding(ctx, app)
+	if yctx == nil {
+		return nil
+	}
+	defer unlock()
+	if _, ok := w.local.recent(app, time.Now()); ok {
+		return nil
+	}
+	w.log.Info("swarm: removing the service of an app that is gone", "service", svc.Spec.Name)
+	return w.removeService(yctx, app, svc)
 }
 
 // CollectGarbage removes the app's images on this node but those of keep.

@@ -112,6 +112,10 @@ func (f *taskFeed) refresh(ctx context.Context) error {
 	}
 	f.probe(ctx, tasks, nodes)
 	byApp := f.processes(tasks, nodes)
+	for app, ps := range byApp {
+		// A task not yet given a container is nothing to record.
+		byApp[app] = slices.DeleteFunc(ps, func(p wharf.Process) bool { return p.ContainerID == "" })
+	}
 	changed := false
 	f.mu.Lock()
 	f.last = tasks

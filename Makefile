@@ -3,7 +3,7 @@ GO ?= go
 # Debian keeps the Postgres server binaries off PATH.
 export PATH := $(PATH):$(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
 
-.PHONY: build run test deps vet bench-router clean
+.PHONY: build run test test-cluster deps vet bench-router clean
 
 build:
 	$(GO) build -o bin/wharfd ./cmd/wharfd
@@ -21,6 +21,10 @@ vet:
 test: build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 45m ./...
+
+# Multi-node Swarm tests: three Docker Engines in containers (a few minutes).
+test-cluster: build
+	WHARF_TEST_CLUSTER=1 $(GO) test -count=1 -timeout 30m -run 'TestCluster' ./internal/swarmtest/ ./e2e/
 
 # Wharf's router against nginx and the bare backend (needs wrk and nginx: WHARF_BENCH_DEPS=1 make deps).
 bench-router:

@@ -62,6 +62,7 @@ type daemon struct {
 	bin, dataDir                          string
 	sshAddr, httpAddr, httpsAddr, apiAddr string
 	args                                  []string // more flags for wharfd serve, e.g. --database-url
+	env                                   []string // more environment, e.g. DOCKER_HOST
 	cmd                                   *exec.Cmd
 	log                                   *testenv.SyncBuffer
 	done                                  chan struct{}
@@ -124,6 +125,9 @@ func (d *daemon) start(t *testing.T) {
 	d.cmd = exec.Command(d.bin, "serve", "--data", d.dataDir, "--ssh-addr", d.sshAddr,
 		"--http-addr", d.httpAddr, "--https-addr", d.httpsAddr, "--api-addr", d.apiAddr, "--domain", "localhost")
 	d.cmd.Args = append(d.cmd.Args, d.args...)
+	if len(d.env) > 0 {
+		d.cmd.Env = append(os.Environ(), d.env...)
+	}
 	d.cmd.Stdout, d.cmd.Stderr = d.log, d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatalf("starting wharfd: %v", err)

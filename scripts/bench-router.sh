@@ -3,7 +3,9 @@
 # loopback. A trivial Go backend; interleaved rounds of `wrk -t2 -c64`
 # against (a) the backend directly, (b) nginx as a reverse proxy with
 # upstream keep-alive, (c) Wharf's router (router/internal/benchrouter,
-# one static route); then unloaded (-c1) latency. Prints the medians of
+# one static route; its event-loop front end, as wharfd serves plain HTTP),
+# and (d) the same router on net/http alone (as it serves HTTPS, for
+# reference); then unloaded (-c1) latency. Prints the medians of
 # req/s, p50 and p99, the ratios router/nginx and router/direct, and the
 # latency each proxy adds.
 # Needs wrk and nginx: WHARF_BENCH_DEPS=1 make deps (or apt-get install wrk nginx-light).
@@ -11,7 +13,7 @@ set -euo pipefail
 
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5}
-BACKEND=127.0.0.1:18081 ROUTER=127.0.0.1:18082 NGINX=127.0.0.1:18083
+BACKEND=127.0.0.1:18081 ROUTER=127.0.0.1:18082 NGINX=127.0.0.1:18083 NETHTTP=127.0.0.1:18084
 
 for bin in wrk nginx go; do
   command -v "$bin" >/dev/null 2>&1 || PATH=$PATH:/usr/sbin command -v "$bin" >/dev/null 2>&1 ||
@@ -32,6 +34,7 @@ trap cleanup EXIT
 go build -o "$tmp/benchrouter" ./router/internal/benchrouter
 "$tmp/benchrouter" -backend -listen "$BACKEND" & pids+=($!)
 "$tmp/benchrouter" -listen "$ROUTER" -route "$BACKEND" & pids+=($!)
+"$tmp/benchrouter" -nethttp -listen "$NETHTTP" -route "$BACKEND" & pids+=($!)
 
 cat >"$tmp/nginx.conf" <<CONF
 worker_processes auto;
@@ -59,7 +62,7 @@ http {
 CONF
 "$NGINX_BIN" -c "$tmp/nginx.conf" -p "$tmp" -e "$tmp/nginx-error.log"
 
-for addr in $BACKEND $ROUTER $NGINX; do
+for addr in $BACKEND $ROUTER $NGINX $NETHTTP; do
   for _ in $(seq 50); do curl -fsS -o /dev/null "http://$addr/" 2>/dev/null && break; sleep 0.1; done
   curl -fsS -o /dev/null "http://$addr/" || { echo "bench-router: nothing answers on $addr" >&2; exit 1; }
 done
@@ -79,13 +82,14 @@ run() {
 median() { sort -g -k"$2","$2" "$1" | awk -v c="$2" '{ v[NR] = $c } END { print v[int((NR + 1) / 2)] }'; }
 
 echo "warming up..."
-for addr in $BACKEND $NGINX $ROUTER; do wrk -t2 -c64 -d2s "http://$addr/" >/dev/null; done
+for addr in $BACKEND $NGINX $ROUTER $NETHTTP; do wrk -t2 -c64 -d2s "http://$addr/" >/dev/null; done
 
 for r in $(seq "$ROUNDS"); do
   echo "round $r/$ROUNDS: wrk -t2 -c64 -d${DURATION}s"
   run direct "$BACKEND" 64 2 "$DURATION"
   run nginx "$NGINX" 64 2 "$DURATION"
   run router "$ROUTER" 64 2 "$DURATION"
+  run nethttp "$NETHTTP" 64 2 "$DURATION"
   run direct1 "$BACKEND" 1 1 3
   run nginx1 "$NGINX" 1 1 3
   run router1 "$ROUTER" 1 1 3
@@ -93,13 +97,15 @@ done
 
 echo
 printf '%-22s %12s %10s %10s\n' "target (-c64)" "req/s" "p50 ms" "p99 ms"
-for t in direct nginx router; do
+for t in direct nginx router nethttp; do
   printf '%-22s %12.0f %10.3f %10.3f\n' "$t" "$(median "$tmp/$t" 1)" "$(median "$tmp/$t" 2)" "$(median "$tmp/$t" 3)"
 done
 d=$(median "$tmp/direct" 1) n=$(median "$tmp/nginx" 1) w=$(median "$tmp/router" 1)
 echo
 awk -v d="$d" -v n="$n" -v w="$w" 'BEGIN {
   printf "nginx/direct   %.2fx\nrouter/direct  %.2fx\nrouter/nginx   %.2fx\n", n/d, w/d, w/n }'
+h=$(median "$tmp/nethttp" 1)
+awk -v n="$n" -v h="$h" 'BEGIN { printf "(net/http-only router/nginx %.2fx)\n", h/n }'
 d1=$(median "$tmp/direct1" 2) n1=$(median "$tmp/nginx1" 2) w1=$(median "$tmp/router1" 2)
 echo
 awk -v d="$d1" -v n="$n1" -v w="$w1" 'BEGIN {

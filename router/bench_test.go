@@ -1,12 +1,16 @@
 package router
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strconv"
 	"testing"
 )
 
@@ -111,4 +115,40 @@ func BenchmarkTableMemory(b *testing.B) {
 		runtime.KeepAlive(tb)
 	}
 	b.ReportMetric(perRoute, "B/route")
+}
+
+// BenchmarkFront measures one request through the event-loop front end on
+// a keep-alive connection, with a client that allocates nothing, so
+// allocs/op is the front end's per request.
+func BenchmarkFront(b *testing.B) {
+	_, addr := frontWith(b, FrontOptions{}, Options{Logger: slog.New(slog.DiscardHandler)}, hello(rawBackend(b)))
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	req := []byte("GET / HTTP/1.1\r\nHost: hello.localhost\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		length := 0
+		for {
+			line, err := br.ReadSlice('\n')
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(line) <= 2 {
+				break
+			}
+			if n, ok := bytes.CutPrefix(line, []byte("Content-Length: ")); ok {
+				length, _ = strconv.Atoi(string(bytes.TrimSpace(n)))
+			}
+		}
+		if _, err := br.Discard(length); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -19,7 +19,8 @@ type frontLoop struct {
 	clients map[*frontConn]struct{}
 	idle    map[string][]*loopBackend // keep-alive backend connections by address
 	free    []*loopExchange
-	scratch []byte // the response head being written
+	scratch []byte    // the response head being written
+	iov     [4][]byte // writeParts' vector, kept here so it does not escape per call
 }
 
 // Client connection states.
@@ -324,7 +325,7 @@ func (l *frontLoop) relay(ex *loopExchange, b *loopBackend, buf []byte) gnet.Act
 	fc := ex.client
 	ex.sentHead = true
 	ex.bytes += int64(len(data))
-	writeParts(fc.c, head, pre, data, post)
+	l.writeParts(fc.c, head, pre, data, post)
 	b.c.Discard(used)
 	switch {
 	case fc.ex != ex: // the write failed and the client is gone
@@ -376,23 +377,23 @@ var (
 	errTimeout = errors.New("timed out")
 )
 
-// writeParts writes the non-empty parts with one system call.
-func writeParts(c gnet.Conn, parts ...[]byte) {
-	var iov [4][]byte
+// writeParts writes the non-empty parts to c with one system call.
+func (l *frontLoop) writeParts(c gnet.Conn, a, b, d, e []byte) {
 	n := 0
-	for _, p := range parts {
+	for _, p := range [4][]byte{a, b, d, e} {
 		if len(p) > 0 {
-			iov[n] = p
+			l.iov[n] = p
 			n++
 		}
 	}
 	switch n {
 	case 0:
 	case 1:
-		c.Write(iov[0])
+		c.Write(l.iov[0])
 	default:
-		c.Writev(iov[:n])
+		c.Writev(l.iov[:n])
 	}
+	l.iov = [4][]byte{}
 }
 
 // backendFailed answers 502 when nothing of the response was sent yet, or

@@ -142,7 +142,7 @@ func (l *frontLoop) sendPaced(ex *loopExchange, pre, data, post []byte) error {
 	err := l.execute(func() {
 		fc := ex.client
 		if !ex.pacer.gone.Load() && fc.state != connGone {
-			writeParts(fc.c, pre, data, post)
+			l.writeParts(fc.c, pre, data, post, nil)
 		}
 		wrote <- !ex.pacer.gone.Load()
 	})

@@ -109,7 +109,7 @@ type Process struct {
 	Instance      int       `json:"instance"`
 	ContainerID   string    `json:"container_id"`
 	ContainerName string    `json:"container_name"`
-	Addr          string    `json:"addr"` // host:port the router dials, e.g. 127.0.0.1:49153
+	Addr          string    `json:"addr"`           // host:port the router dials, e.g. 127.0.0.1:49153
 	Node          string    `json:"node,omitempty"` // the swarm node it runs on; "" on a single host
 	State         string    `json:"state"`
 	StartedAt     time.Time `json:"started_at"`

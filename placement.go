@@ -55,3 +55,35 @@ func ParsePlacement(constraints []string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Matches reports whether n satisfies every constraint (normalized by
+// ValidatePlacement), comparing as Swarm does: case-insensitively, a label
+// n lacks being "". Attributes a Node does not carry (node.platform.*,
+// engine.labels.*) are taken to match, so only Swarm can refuse on them.
+func (n Node) Matches(constraints []string) bool {
+	for _, c := range constraints {
+		op := "=="
+		key, value, ok := strings.Cut(c, op)
+		if !ok {
+			op = "!="
+			key, value, _ = strings.Cut(c, op)
+		}
+		var have string
+		switch {
+		case key == "node.id":
+			have = n.ID
+		case key == "node.hostname":
+			have = n.Hostname
+		case key == "node.role":
+			have = n.Role
+		case strings.HasPrefix(key, "node.labels."):
+			have = n.Labels[strings.TrimPrefix(key, "node.labels.")]
+		default:
+			continue
+		}
+		if strings.EqualFold(have, value) != (op == "==") {
+			return false
+		}
+	}
+	return true
+}

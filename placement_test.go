@@ -74,3 +74,25 @@ func TestParsePlacement(t *testing.T) {
 		t.Errorf("%d constraints: %v, want EINVALID", len(many), err)
 	}
 }
+
+func TestNodeMatches(t *testing.T) {
+	n := Node{ID: "abc123", Hostname: "web-1", Role: "worker", Labels: map[string]string{"tier": "Web"}}
+	for _, tt := range []struct {
+		constraints []string
+		want        bool
+	}{
+		{nil, true},
+		{[]string{"node.labels.tier==web"}, true}, // case-insensitive, as Swarm
+		{[]string{"node.labels.tier!=web"}, false},
+		{[]string{"node.labels.zone==eu"}, false},
+		{[]string{"node.labels.zone!=eu"}, true}, // a missing label is ""
+		{[]string{"node.role!=manager", "node.hostname==web-1"}, true},
+		{[]string{"node.role!=manager", "node.hostname==web-2"}, false},
+		{[]string{"node.id==abc123"}, true},
+		{[]string{"node.platform.os==windows", "engine.labels.disk==ssd"}, true}, // unknown here: Swarm decides
+	} {
+		if got := n.Matches(tt.constraints); got != tt.want {
+			t.Errorf("Matches(%q) = %v, want %v", tt.constraints, got, tt.want)
+		}
+	}
+}

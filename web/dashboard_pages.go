@@ -80,6 +80,7 @@ type configVar struct{ Key, Value string }
 type appView struct {
 	AppInfo
 	Created                          bool
+	HasNodes                         bool // a process runs on a named swarm node
 	Formation                        []wharf.Formation
 	Releases                         []wharf.Release
 	Config                           []configVar
@@ -99,7 +100,8 @@ func (s *server) appPage(w http.ResponseWriter, r *http.Request) {
 		s.htmlError(w, r, err)
 		return
 	}
-	v := appView{AppInfo: nonNilProcesses(info), Created: r.URL.Query().Get("created") == "1"}
+	v := appView{AppInfo: nonNilProcesses(info), Created: r.URL.Query().Get("created") == "1",
+		HasNodes: slices.ContainsFunc(info.Processes, func(p wharf.Process) bool { return p.Node != "" })}
 	v.Formation, err = s.svc.Formation(ctx, name)
 	v.FormationErr = sectionError(err)
 	v.Releases, err = s.svc.Releases(ctx, name)

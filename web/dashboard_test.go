@@ -166,3 +166,27 @@ func TestLoginRateLimit(t *testing.T) {
 		t.Errorf("another user's login from the same address: status %d, want 401 (limited per user and address)", status)
 	}
 }
+
+func TestDashboardShowsNodesOfSwarmProcesses(t *testing.T) {
+	fake := webtest.New()
+	fake.CreateApp(t.Context(), "admin", "hello")
+	fake.CreateApp(t.Context(), "admin", "solo")
+	fake.Deploy("hello", wharf.Release{Version: 1}, []wharf.Process{
+		{Type: "web", Instance: 1, State: "running", Node: "web-node-1"},
+		{Type: "web", Instance: 2, State: "starting"},
+	})
+	fake.Deploy("solo", wharf.Release{Version: 1}, []wharf.Process{{Type: "web", Instance: 1, State: "running"}})
+	srv := httptest.NewServer(web.NewHandler(fake, slog.New(slog.DiscardHandler)))
+	defer srv.Close()
+	b, _ := login(t, srv.URL, webtest.User, webtest.Password)
+
+	_, body := b.get("/apps/hello")
+	for _, want := range []string{"<th>Node</th>", `<td class="node">web-node-1</td>`, `<td class="node">-</td>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the app page of a swarm app lacks %q", want)
+		}
+	}
+	if _, body := b.get("/apps/solo"); strings.Contains(body, "<th>Node</th>") {
+		t.Error("the app page shows a Node column though no process has a node")
+	}
+}

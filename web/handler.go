@@ -47,6 +47,7 @@ func (s *server) apiRoutes(r chi.Router) {
 	s.domainRoutes(r)
 	s.buildRoutes(r)
 	s.activityRoutes(r)
+	s.nodeRoutes(r)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, wharf.Errorf(wharf.ENOTFOUND, "no API route %s %s", r.Method, r.URL.Path))
 	})

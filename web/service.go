@@ -34,6 +34,7 @@ type Service interface {
 	DomainService
 	BuildService
 	ActivityService
+	NodeService
 }
 
 // AppInfo is an app with what a user needs to reach and push to it.

@@ -59,7 +59,8 @@ func formationOf(rel wharf.Release, rows []wharf.Formation) []wharf.Formation {
 }
 
 // specFor is what the deployer must run for rel: its image, config and
-// types, with the app's current formation, volumes and health check.
+// types, with the app's current formation, volumes, placement and health
+// check.
 func (p *platform) specFor(ctx context.Context, rel wharf.Release) (deploy.Spec, error) {
 	rows, err := p.db.Formation(ctx, rel.App)
 	if err != nil {
@@ -69,8 +70,12 @@ func (p *platform) specFor(ctx context.Context, rel wharf.Release) (deploy.Spec,
 	if err != nil {
 		return deploy.Spec{}, fmt.Errorf("volumes of %s: %w", rel.App, err)
 	}
+	placement, err := p.db.Placement(ctx, rel.App)
+	if err != nil {
+		return deploy.Spec{}, fmt.Errorf("placement of %s: %w", rel.App, err)
+	}
 	s := deploy.Spec{App: rel.App, Release: rel.Version, Image: rel.Image, Env: rel.Config,
-		Processes: map[string]deploy.ProcessSpec{}, ReleaseCommand: rel.ProcessTypes[releaseType]}
+		Processes: map[string]deploy.ProcessSpec{}, ReleaseCommand: rel.ProcessTypes[releaseType], Placement: placement}
 	for _, f := range formationOf(rel, rows) {
 		s.Processes[f.Type] = deploy.ProcessSpec{Command: f.Command, Quantity: f.Quantity, Memory: f.Memory, CPUs: f.CPUs}
 	}

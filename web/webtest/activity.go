@@ -122,8 +122,8 @@ func (f *Fake) ListUsers(context.Context) ([]web.User, error) {
 	return out, nil
 }
 
-// AddUser implements web.Service; the token it returns is not accepted by
-// Authenticate.
+// AddUser implements web.Service; Authenticate accepts the token it
+// returns, "token-of-NAME".
 func (f *Fake) AddUser(_ context.Context, _, name, role, password string) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

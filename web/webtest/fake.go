@@ -16,7 +16,7 @@ import (
 	"golang.org/x/crypto/ssh"
 )
 
-// Token is the one API token the fake accepts; it belongs to User.
+// Token is the API token of User; AddUser's users get tokens of their own.
 const (
 	Token = "test-token"
 	User  = "admin"
@@ -34,6 +34,7 @@ type Fake struct {
 	domains   domainState // issue 4, in domains.go
 	rels      relState    // issue 3, in releases.go
 	act       activity    // issue 6, in activity.go
+	nodes     nodeState   // swarm nodes and placement, in nodes.go
 
 	builds      []wharf.Build  // issue 5, in builds.go
 	cachePurges map[string]int // issue 5, in builds.go
@@ -99,12 +100,18 @@ func (f *Fake) Ready(context.Context) error {
 	return f.readyErr
 }
 
-// Authenticate implements web.Service: only Token is valid.
+// Authenticate implements web.Service: Token is User's, and the token
+// AddUser returned is its user's.
 func (f *Fake) Authenticate(_ context.Context, token string) (string, error) {
-	if token != Token {
-		return "", wharf.Errorf(wharf.EUNAUTHORIZED, "invalid API token")
+	if token == Token {
+		return User, nil
 	}
-	return User, nil
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if name, ok := strings.CutPrefix(token, "token-of-"); ok && f.act.users[name] != nil {
+		return name, nil
+	}
+	return "", wharf.Errorf(wharf.EUNAUTHORIZED, "invalid API token")
 }
 
 // ListApps implements web.Service, sorted by name.

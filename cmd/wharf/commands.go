@@ -21,7 +21,7 @@ type command struct {
 // commands lists every verb in the order help shows them.
 func commands() []command {
 	cmds := coreCommands()
-	for _, more := range [][]command{releaseCommands(), domainCommands(), routerCommands(), buildCommands(), activityCommands()} {
+	for _, more := range [][]command{releaseCommands(), nodeCommands(), domainCommands(), routerCommands(), buildCommands(), activityCommands()} {
 		cmds = append(cmds, more...)
 	}
 	return append(cmds, command{"help", "", "show this help", nil})

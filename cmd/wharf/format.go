@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -14,17 +15,27 @@ func table(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 }
 
-// processTable prints processes as PROCESS STATE RELEASE UPTIME RESTARTS CONTAINER,
+// processTable prints processes as PROCESS STATE RELEASE UPTIME RESTARTS
+// CONTAINER, with NODE before CONTAINER when any runs on a swarm node,
 // each line prefixed by indent.
 func processTable(w io.Writer, now time.Time, indent string, ps []wharf.Process) error {
+	nodes := slices.ContainsFunc(ps, func(p wharf.Process) bool { return p.Node != "" })
 	tw := table(w)
-	fmt.Fprintf(tw, "%sPROCESS\tSTATE\tRELEASE\tUPTIME\tRESTARTS\tCONTAINER\n", indent)
+	fmt.Fprintf(tw, "%sPROCESS\tSTATE\tRELEASE\tUPTIME\tRESTARTS\t", indent)
+	if nodes {
+		fmt.Fprint(tw, "NODE\t")
+	}
+	fmt.Fprintln(tw, "CONTAINER")
 	for _, p := range ps {
 		up := "-"
 		if p.State == "running" {
 			up = uptime(now, p.StartedAt)
 		}
-		fmt.Fprintf(tw, "%s%s.%d\t%s\t%s\t%s\t%d\t%s\n", indent, p.Type, p.Instance, p.State, version(p.Release), up, p.Restarts, p.ContainerName)
+		fmt.Fprintf(tw, "%s%s.%d\t%s\t%s\t%s\t%d\t", indent, p.Type, p.Instance, p.State, version(p.Release), up, p.Restarts)
+		if nodes {
+			fmt.Fprintf(tw, "%s\t", dash(p.Node))
+		}
+		fmt.Fprintln(tw, p.ContainerName)
 	}
 	return tw.Flush()
 }

@@ -49,7 +49,9 @@ func newSwarmEnv(t *testing.T) *swarmEnv {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		se.sw.Reconcile(ctx, func(context.Context) (map[string]Spec, error) { return nil, errors.New("no desired state in this test") }, time.Hour)
+		se.sw.Reconcile(ctx, func(context.Context) (map[string]Spec, error) {
+			return nil, errors.New("no desired state in this test")
+		}, time.Hour)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -129,4 +129,3 @@ func countRunning(ps []wharf.Process) int {
 	}
 	return n
 }
-

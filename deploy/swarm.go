@@ -229,7 +229,7 @@ func (w *Swarm) applyType(ctx context.Context, op string, s Spec, typ string, po
 	for _, warning := range res.Warnings {
 		w.log.Warn("swarm", "service", spec.Name, "warning", warning)
 	}
-	if err := w.awaitUpdate(ctx, s, typ, svc.ID, since, out); err != nil {
+	if err := w.awaitUpdate(ctx, s, typ, svc.ID, since, force, out); err != nil {
 		return wharf.Errorf(wharf.EINVALID, "%s of %s v%d failed and was rolled back: %s", op, s.App, s.Release, wharf.ErrorMessage(err))
 	}
 	return nil

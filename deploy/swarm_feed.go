@@ -434,7 +434,9 @@ func (w *Swarm) count(ctx context.Context, s Spec, typ, serviceID string) (ready
 
 // awaitUpdate waits for a service update started at since to complete
 // and its new web tasks to be routed. A rollback or pause is the error.
-func (w *Swarm) awaitUpdate(ctx context.Context, s Spec, typ, serviceID string, since time.Time, out interface{ Write([]byte) (int, error) }) error {
+// forced says the update replaces tasks of the same release (a restart, a
+// drain), so it is done only once Swarm reports it completed.
+func (w *Swarm) awaitUpdate(ctx context.Context, s Spec, typ, serviceID string, since time.Time, forced bool, out interface{ Write([]byte) (int, error) }) error {
 	want := s.formation()[typ].Quantity
 	perTask := w.local.health(s.Health).Timeout + w.so.Monitor + 10*time.Second
 	deadline := time.Now().Add(time.Duration(max(want, 1))*perTask + 30*time.Second)
@@ -451,6 +453,9 @@ func (w *Swarm) awaitUpdate(ctx context.Context, s Spec, typ, serviceID string, 
 		case swarm.UpdateStateRollbackStarted, swarm.UpdateStateRollbackCompleted, swarm.UpdateStateRollbackPaused, swarm.UpdateStatePaused:
 			return w.failure(ctx, s, typ, serviceID, msg)
 		case swarm.UpdateStateCompleted, "":
+			if state == "" && forced {
+				break // Swarm has not taken the update up yet
+			}
 			ready, _, err := w.count(ctx, s, typ, serviceID)
 			if err != nil {
 				return err

@@ -318,5 +318,5 @@ func (w *Swarm) moveOff(ctx context.Context, serviceID, app string, out io.Write
 	}
 	rel, _ := strconv.Atoi(spec.Labels[wharf.LabelRelease])
 	s := Spec{App: app, Release: rel, Processes: map[string]ProcessSpec{spec.Labels[wharf.LabelProcess]: {Quantity: int(replicasOf(spec))}}}
-	return w.awaitUpdate(ctx, s, spec.Labels[wharf.LabelProcess], svc.ID, since, out)
+	return w.awaitUpdate(ctx, s, spec.Labels[wharf.LabelProcess], svc.ID, since, true, out)
 }

@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/wharfhq/wharf"
 	"github.com/wharfhq/wharf/internal/swarmtest"
@@ -43,16 +46,38 @@ func TestClusterNodeLoss(t *testing.T) {
 	e.wharf(t, "keys:add", p.key+".pub")
 	p.git(t, "remote", "add", "wharf", "ssh://git@"+d.sshAddr+"/"+app+".git")
 
-	_, out := e.pushOut(t, "v1", dockerfileApp("v1\n"))
+	files := dockerfileApp("v1\n")
+	files["Procfile"] = "web: httpd -f -p $PORT -h /www\nworker: sh -c 'while true; do echo tick from $(hostname); sleep 1; done'\n"
+	_, out := e.pushOut(t, "v1", files)
 	if !strings.Contains(out, "Pushing "+registry+"/wharf/"+app+":v1") {
 		t.Errorf("the push did not send the image to the built-in registry:\n%s", out)
 	}
 	start := time.Now()
+	// The first scale of a process type makes a release (a rolling update
+	// of web); a plain scale of web then spreads the new tasks.
+	e.wharf(t, "ps:scale", "-a", app, "worker=3")
 	e.wharf(t, "ps:scale", "-a", app, "web=3")
-	t.Logf("FIGURE cluster: scale to 3 (two nodes pull from the registry) %.1fs", time.Since(start).Seconds())
+	t.Logf("FIGURE cluster: scale to worker=3, then web=3 (nodes pull from the registry) %.1fs", time.Since(start).Seconds())
 	nodes := webNodes(e.swarmProcesses(t))
 	if len(nodes) != 3 {
+		tasks, _ := mgr.Client.TaskList(ctx, swarm.TaskListOptions{})
+		for _, tk := range tasks {
+			t.Logf("task %s slot %d node %s desired %s state %s err %q", tk.ServiceID[:6], tk.Slot, tk.NodeID[:6], tk.DesiredState, tk.Status.State, tk.Status.Err)
+		}
 		t.Fatalf("3 web tasks run on %d nodes (%v), want one on each", len(nodes), nodes)
+	}
+	// wharf logs reads every task's output, whichever node it runs on.
+	var logs string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Second) {
+		if logs = e.wharf(t, "logs", "-a", app, "-n", "200"); strings.Contains(logs, "worker.1: tick") &&
+			strings.Contains(logs, "worker.2: tick") && strings.Contains(logs, "worker.3: tick") {
+			break
+		}
+	}
+	for i := 1; i <= 3; i++ {
+		if want := fmt.Sprintf("worker.%d: tick from worker.%d.%s", i, i, app); !strings.Contains(logs, want) {
+			t.Errorf("wharf logs lacks %q (the workers run on three nodes):\n%s", want, logs)
+		}
 	}
 
 	l := startLoad(d.httpAddr, e.host(), 4, 20*time.Millisecond, 10*time.Minute, 1000000)
@@ -60,7 +85,7 @@ func TestClusterNodeLoss(t *testing.T) {
 	start = time.Now()
 	e.wharf(t, "nodes:drain", drained)
 	t.Logf("FIGURE cluster: nodes:drain %s took %.1fs", drained, time.Since(start).Seconds())
-	if n := webNodes(e.swarmProcesses(t)); n[drained] != 0 || len(e.swarmProcesses(t)) != 3 {
+	if n := webNodes(e.swarmProcesses(t)); n[drained] != 0 || countRunning(e.swarmProcesses(t)) != 3 {
 		t.Errorf("after draining %s: web tasks per node %v", drained, n)
 	}
 	n, failed, samples := l.finish()

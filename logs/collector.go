@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/api/types/swarm"
 
 	"github.com/wharfhq/wharf"
 	"github.com/wharfhq/wharf/store"
@@ -26,6 +28,10 @@ type Docker interface {
 	ContainerList(ctx context.Context, opts container.ListOptions) ([]container.Summary, error)
 	ContainerLogs(ctx context.Context, id string, opts container.LogsOptions) (io.ReadCloser, error)
 	Events(ctx context.Context, opts events.ListOptions) (<-chan events.Message, <-chan error)
+	// For Options.Tasks.
+	ServiceList(ctx context.Context, opts swarm.ServiceListOptions) ([]swarm.Service, error)
+	TaskList(ctx context.Context, opts swarm.TaskListOptions) ([]swarm.Task, error)
+	TaskLogs(ctx context.Context, taskID string, opts container.LogsOptions) (io.ReadCloser, error)
 }
 
 // Store keeps the lines.
@@ -43,6 +49,10 @@ type Options struct {
 	Keep         int           // lines kept per app; default 10000
 	Interval     time.Duration // how often to look for new containers; default 1s
 	Logger       *slog.Logger
+	// Tasks follows the swarm tasks of this installation's services
+	// through the manager (Docker is one), on whatever node they run,
+	// instead of this engine's containers.
+	Tasks bool
 }
 
 // Collector follows containers' logs into the store. Run it once.
@@ -76,8 +86,15 @@ func (c *Collector) Run(ctx context.Context) {
 	t := time.NewTicker(c.opt.Interval)
 	defer t.Stop()
 	started := c.starts(ctx)
+	if c.opt.Tasks {
+		started = nil // task starts are found by scanning; container events are this node's alone
+	}
 	for {
-		c.scan(ctx, &followers)
+		if c.opt.Tasks {
+			c.scanTasks(ctx, &followers)
+		} else {
+			c.scan(ctx, &followers)
+		}
 		select {
 		case <-ctx.Done():
 			followers.Wait()
@@ -161,6 +178,53 @@ func (c *Collector) scan(ctx context.Context, wg *sync.WaitGroup) {
 	}
 }
 
+// scanTasks is scan for swarm tasks: each task with a container is a
+// source, followed through the manager's task logs.
+func (c *Collector) scanTasks(ctx context.Context, wg *sync.WaitGroup) {
+	f := filters.NewArgs(filters.Arg("label", wharf.LabelManaged+"=true"))
+	if c.opt.Installation != "" {
+		f.Add("label", wharf.LabelInstallation+"="+c.opt.Installation)
+	}
+	services, err := c.opt.Docker.ServiceList(ctx, swarm.ServiceListOptions{Filters: f})
+	if err != nil || len(services) == 0 {
+		if err != nil && ctx.Err() == nil {
+			c.opt.Logger.Warn("log collector: listing services", "err", err)
+		}
+		return
+	}
+	tf := filters.NewArgs()
+	for _, s := range services {
+		tf.Add("service", s.ID)
+	}
+	tasks, err := c.opt.Docker.TaskList(ctx, swarm.TaskListOptions{Filters: tf})
+	if err != nil {
+		if ctx.Err() == nil {
+			c.opt.Logger.Warn("log collector: listing tasks", "err", err)
+		}
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	present := map[string]bool{}
+	for _, t := range tasks {
+		if t.Status.ContainerStatus == nil || t.Status.ContainerStatus.ContainerID == "" || t.Spec.ContainerSpec == nil {
+			continue
+		}
+		present[t.ID] = true
+		running := t.Status.State == swarm.TaskStateRunning || t.Status.State == swarm.TaskStateStarting
+		if running || !c.read[t.ID] {
+			labels := t.Spec.ContainerSpec.Labels
+			c.startSource(ctx, wg, source{id: t.ID, task: true, app: labels[wharf.LabelApp],
+				process: labels[wharf.LabelProcess] + "." + strconv.Itoa(t.Slot)})
+		}
+	}
+	for id := range c.read {
+		if !present[id] {
+			delete(c.read, id)
+		}
+	}
+}
+
 // instanceOf is a container's instance number: its label, or for a swarm
 // task (whose labels are the same for every replica) the slot in its task
 // name, "wharf-app-web.2.<task id>".
@@ -176,11 +240,15 @@ func instanceOf(labels map[string]string) string {
 
 // startLocked follows container id unless it is followed already. c.mu held.
 func (c *Collector) startLocked(ctx context.Context, wg *sync.WaitGroup, id string, labels map[string]string) {
-	if c.following[id] || ctx.Err() != nil {
+	c.startSource(ctx, wg, source{id: id, app: labels[wharf.LabelApp], process: labels[wharf.LabelProcess] + "." + instanceOf(labels)})
+}
+
+// startSource follows src unless it is followed already. c.mu held.
+func (c *Collector) startSource(ctx context.Context, wg *sync.WaitGroup, src source) {
+	if c.following[src.id] || ctx.Err() != nil {
 		return
 	}
-	c.following[id] = true
-	src := source{id: id, app: labels[wharf.LabelApp], process: labels[wharf.LabelProcess] + "." + instanceOf(labels)}
+	c.following[src.id] = true
 	wg.Add(1)
 	go func() {
 		defer wg.Done()

@@ -19,6 +19,7 @@ const maxLine = 16 << 10
 // source is one container being followed.
 type source struct {
 	id, app, process string
+	task             bool // id is a swarm task's, read through TaskLogs
 }
 
 // follow copies a container's output into c.lines until it stops or ctx
@@ -29,8 +30,12 @@ func (c *Collector) follow(ctx context.Context, src source) {
 		c.opt.Logger.Warn("log collector: last line", "container", src.id, "err", err)
 		return
 	}
-	rc, err := c.opt.Docker.ContainerLogs(ctx, src.id, container.LogsOptions{
-		ShowStdout: true, ShowStderr: true, Follow: true, Timestamps: true, Since: sinceArg(last)})
+	opts := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: true, Timestamps: true, Since: sinceArg(last)}
+	logs := c.opt.Docker.ContainerLogs
+	if src.task {
+		logs = c.opt.Docker.TaskLogs
+	}
+	rc, err := logs(ctx, src.id, opts)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.opt.Logger.Warn("log collector: following", "container", src.id, "err", err)

@@ -22,5 +22,6 @@ func newLogCollector(cfg Config, docker client.APIClient, db *store.DB, installa
 		}
 		keep = n
 	}
-	return logs.New(logs.Options{Docker: docker, Store: db, Installation: installation, Keep: keep, Logger: log}), nil
+	return logs.New(logs.Options{Docker: docker, Store: db, Installation: installation, Keep: keep, Logger: log,
+		Tasks: cfg.Scheduler == "swarm"}), nil
 }

@@ -147,7 +147,8 @@ func (w *Swarm) reconcileApp(ctx context.Context, app string, s Spec) {
 	}
 	w.log.Info("swarm: services of an app drifted from its release; converging", "app", app, "release", s.Release)
 	defer w.feed.busy(app)()
-	if err := w.distribute(yctx, &s, io.Discard); err == nil {
+	err = w.distribute(yctx, &s, io.Discard)
+	if err == nil {
 		err = w.apply(yctx, "reconcile", s, "", io.Discard)
 	}
 	if err != nil && yctx.Err() == nil {

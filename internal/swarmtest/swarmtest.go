@@ -42,6 +42,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	cerrdefs "github.com/containerd/errdefs"
 	"strings"
 	"testing"
 	"time"
@@ -195,12 +196,12 @@ func Service(t testing.TB, cli client.APIClient, spec swarm.ServiceSpec, opts sw
 // is not an error.
 func RemoveService(ctx context.Context, cli client.APIClient, id string) error {
 	svc, _, err := cli.ServiceInspectWithRaw(ctx, id, swarm.ServiceInspectOptions{})
-	if client.IsErrNotFound(err) {
+	if cerrdefs.IsNotFound(err) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	if err := cli.ServiceRemove(ctx, id); err != nil && !client.IsErrNotFound(err) {
+	if err := cli.ServiceRemove(ctx, id); err != nil && !cerrdefs.IsNotFound(err) {
 		return err
 	}
 	f := filters.NewArgs(filters.Arg("label", "com.docker.swarm.service.id="+svc.ID))

@@ -3,7 +3,7 @@ GO ?= go
 # Debian keeps the Postgres server binaries off PATH.
 export PATH := $(PATH):$(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
 
-.PHONY: build run test test-cluster deps vet bench-router clean
+.PHONY: build run test test-cluster deps vet lint bench-router clean
 
 build:
 	$(GO) build -o bin/wharfd ./cmd/wharfd
@@ -18,8 +18,12 @@ run: build
 vet:
 	$(GO) vet ./...
 
-test: build
-	$(GO) vet ./...
+# gofmt, go vet and staticcheck (fetched through the Go module proxy).
+lint: vet
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: the files above are not formatted"; exit 1; }
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
+
+test: build lint
 	$(GO) test -count=1 -timeout 45m ./...
 
 # Multi-node Swarm tests: three Docker Engines in containers (a few minutes).

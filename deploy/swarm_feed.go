@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -235,12 +236,34 @@ func taskAddr(t swarm.Task, nodes map[string]swarm.Node) string {
 	if !ok || n.Status.State != swarm.NodeStateReady || n.Status.Addr == "" || n.Status.Addr == "0.0.0.0" {
 		return ""
 	}
-	for _, p := range t.Status.PortStatus.Ports {
+	port := publishedPort(t.Status.PortStatus.Ports, strings.Contains(n.Status.Addr, ":"))
+	if port == 0 {
+		return ""
+	}
+	return net.JoinHostPort(n.Status.Addr, strconv.Itoa(int(port)))
+}
+
+// publishedPort is the host port a task's web port is published on, for a
+// node reached over IPv6 or IPv4. An engine with IPv6 binds a host-mode port
+// twice, 0.0.0.0 first and then ::, and picks each port on its own: after a
+// while of containers coming and going the two differ, and the second one
+// may well be another container's IPv4 port. Swarm lists both, in that
+// order, without their addresses.
+func publishedPort(ports []swarm.PortConfig, ipv6 bool) uint32 {
+	var tcp []uint32
+	for _, p := range ports {
 		if p.PublishedPort != 0 && p.Protocol == swarm.PortConfigProtocolTCP {
-			return net.JoinHostPort(n.Status.Addr, strconv.Itoa(int(p.PublishedPort)))
+			tcp = append(tcp, p.PublishedPort)
 		}
 	}
-	return ""
+	switch {
+	case len(tcp) == 0:
+		return 0
+	case ipv6:
+		return tcp[len(tcp)-1]
+	default:
+		return tcp[0]
+	}
 }
 
 // routable reports whether t may get traffic once its probe passed.

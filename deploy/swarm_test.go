@@ -267,3 +267,24 @@ func checkService(t *testing.T, svc swarm.Service) {
 		t.Errorf("labels %v / %v", s.Labels, cs.Labels)
 	}
 }
+
+// A task published on an engine with IPv6 lists its port twice, IPv4 first;
+// the two may differ, and the router must dial the one of the node's family.
+func TestPublishedPortPicksTheNodesFamily(t *testing.T) {
+	ports := []swarm.PortConfig{
+		{Protocol: swarm.PortConfigProtocolTCP, TargetPort: 5000, PublishedPort: 32794, PublishMode: swarm.PortConfigPublishModeHost},
+		{Protocol: swarm.PortConfigProtocolTCP, TargetPort: 5000, PublishedPort: 32788, PublishMode: swarm.PortConfigPublishModeHost},
+	}
+	if got := publishedPort(ports, false); got != 32794 {
+		t.Errorf("IPv4 node: port %d, want 32794", got)
+	}
+	if got := publishedPort(ports, true); got != 32788 {
+		t.Errorf("IPv6 node: port %d, want 32788", got)
+	}
+	if got := publishedPort(ports[:1], true); got != 32794 {
+		t.Errorf("IPv6 node, one binding: port %d, want 32794", got)
+	}
+	if got := publishedPort(nil, false); got != 0 {
+		t.Errorf("no binding: port %d, want 0", got)
+	}
+}

@@ -263,7 +263,9 @@ func Endpoints(ctx context.Context, cli client.APIClient, service string, target
 		}
 		ep := Endpoint{Task: task.ID, Node: task.NodeID, NodeAddr: addr}
 		for _, p := range task.Status.PortStatus.Ports {
-			if p.TargetPort == targetPort && p.PublishMode == swarm.PortConfigPublishModeHost {
+			// The first is the IPv4 one: an engine with IPv6 also binds
+			// ::, on a port of its own choosing that may differ.
+			if p.TargetPort == targetPort && p.PublishMode == swarm.PortConfigPublishModeHost && ep.Port == 0 {
 				ep.Port = p.PublishedPort
 			}
 		}

@@ -113,12 +113,21 @@ type requestBody struct {
 	wd       *watchdog
 	n        atomic.Int64 // read by the transport's goroutine, checked by the handler
 	tooLarge atomic.Bool
+	// eof: the client's body has ended. The transport reads once more
+	// after a declared length's worth; that read must not reach the real
+	// body, which net/http may close as soon as the handler returns,
+	// failing the write and so the backend connection. Only the
+	// transport's goroutine reads it.
+	eof bool
 }
 
 func (b *requestBody) Read(p []byte) (int, error) {
 	n := b.n.Load()
 	if b.tooLarge.Load() {
 		return 0, &http.MaxBytesError{Limit: b.limit}
+	}
+	if b.eof {
+		return 0, io.EOF
 	}
 	if left := b.limit - n + 1; int64(len(p)) > left {
 		p = p[:left] // read one byte past the limit to see whether there is more
@@ -134,6 +143,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		err = &http.MaxBytesError{Limit: b.limit}
 	}
 	b.n.Store(n + int64(m))
+	b.eof = err == io.EOF
 	return m, err
 }
 

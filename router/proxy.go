@@ -24,6 +24,15 @@ func (r *Router) forward(ex *exchange, req *http.Request) {
 		ex.body.limit = ex.route.maxBody
 		ex.body.wd = ex.wd
 		out.Body = &ex.body
+		// The transport writes the body on a goroutine of its own, which
+		// may still be at it when the backend's response head comes back
+		// (a backend that streams may answer before it reads the body).
+		// Without full duplex, net/http would then drain and close the
+		// client's body as it writes the head: the transport's next read
+		// of the body would fail, and the transport would close the
+		// backend connection, cutting the response short. HTTP/2 is
+		// always full duplex.
+		_ = http.NewResponseController(ex.rw.ResponseWriter).EnableFullDuplex()
 	}
 	r.proxy.ServeHTTP(&ex.rw, out)
 }

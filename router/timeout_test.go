@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -287,4 +288,123 @@ func TestTimeoutSparesUpgradedConnections(t *testing.T) {
 			t.Errorf("after idling past the timeout: %q, %v", got, err)
 		}
 	})
+}
+
+// gatedBody is the request body the transport writes to the backend, with
+// one of its reads held until release is closed: the first one, or the one
+// after io.EOF (the transport reads once more to check that the body is
+// not longer than its Content-Length).
+type gatedBody struct {
+	io.ReadCloser
+	release  <-chan struct{}
+	afterEOF bool // hold the read after io.EOF, not the first one
+	sawEOF   bool
+	reads    int
+}
+
+func (b *gatedBody) Read(p []byte) (int, error) {
+	if b.afterEOF == b.sawEOF && (b.afterEOF || b.reads == 0) {
+		<-b.release
+	}
+	b.reads++
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF {
+		b.sawEOF = true
+	}
+	return n, err
+}
+
+type gatedTransport struct {
+	base     http.RoundTripper
+	release  <-chan struct{}
+	afterEOF bool
+}
+
+func (t gatedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body != nil {
+		req.Body = &gatedBody{ReadCloser: req.Body, release: t.release, afterEOF: t.afterEOF}
+	}
+	return t.base.RoundTrip(req)
+}
+
+// The transport writes a request body on its own goroutine, and may still
+// be at it when the backend's response head reaches the router: the router
+// must not let net/http discard and close the client's body when it writes
+// that head to the client (its default for a handler that is not full
+// duplex), or the transport's next read of the body fails, the transport
+// closes the backend connection and the response is cut short. The gate
+// makes the late read certain: either the whole body is late, for a backend
+// that answers before reading it, or only the transport's last read, which
+// finds io.EOF after the body (the race that cut event streams on the
+// ReverseProxy path after their first event, now and then).
+func TestResponseHeadBeforeRequestBodyIsWritten(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		afterEOF bool
+	}{
+		{"whole body late", false},
+		{"final read late", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			bothFronts(t, func(t *testing.T, front frontFunc) {
+				testResponseHeadBeforeRequestBody(t, front, tc.afterEOF)
+			})
+		})
+	}
+}
+
+func testResponseHeadBeforeRequestBody(t *testing.T, front frontFunc, afterEOF bool) {
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	open := func() { releaseOnce.Do(func() { close(release) }) }
+	defer open()
+	backend := handlerBackend(t, func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		if !afterEOF {
+			rc.EnableFullDuplex() // answers before it reads the body
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "data: 0\n\n")
+		rc.Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		if afterEOF {
+			time.Sleep(50 * time.Millisecond) // for the transport's final read to fail, if it does
+			fmt.Fprint(w, "data: 1\n\n")
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		fmt.Fprintf(w, "data: %s %v\n\n", body, err)
+	})
+	o, entries := accessLog()
+	o.Timeout = 5 * time.Second
+	r, url := front(t, *o)
+	r.proxy.Transport = gatedTransport{base: r.proxy.Transport, release: release, afterEOF: afterEOF}
+	r.Update([]Route{hello(backend)}) // after: the table's atomic store orders the write before any request
+
+	req, _ := http.NewRequest("POST", url, strings.NewReader("payload"))
+	req.Host = "hello.localhost"
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	if line, err := br.ReadString('\n'); line != "data: 0\n" || err != nil {
+		t.Fatalf("first event: %q, %v", line, err)
+	}
+	open() // the head and the first event reached the client; now the held read
+	want := "\ndata: payload <nil>\n\n"
+	if afterEOF {
+		want = "\ndata: 1\n\n"
+	}
+	if rest, err := io.ReadAll(br); string(rest) != want || err != nil {
+		t.Errorf("after the held read: %q, error %v; want %q", rest, err, want)
+	}
+	if e := lastEntry(t, entries); e.Status != 200 {
+		t.Errorf("access log status %d, want 200", e.Status)
+	}
 }

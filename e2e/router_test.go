@@ -352,14 +352,16 @@ func httpsGet(addr, host, rootPEM string) (string, string, error) {
 // directory URL, the root its own HTTPS uses, and its log.
 func startPebble(t *testing.T) (dirURL, rootPEM string, log *testenv.SyncBuffer) {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/letsencrypt/pebble/v2").Output()
-	if err != nil {
-		t.Fatalf("finding the pebble module: %v", err)
-	}
-	mod := strings.TrimSpace(string(out))
 	bin := filepath.Join(binDir, "pebble")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/letsencrypt/pebble/v2/cmd/pebble").CombinedOutput(); err != nil {
 		t.Fatalf("building pebble: %v\n%s", err, out)
+	}
+	// Listed after the build: with a clean module cache, go list -m prints
+	// an empty Dir until the build has downloaded the module.
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/letsencrypt/pebble/v2").Output()
+	mod := strings.TrimSpace(string(out))
+	if err != nil || mod == "" {
+		t.Fatalf("finding the pebble module's directory (%q): %v", mod, err)
 	}
 	addr := freeAddr(t)
 	conf := fmt.Sprintf(`{"pebble": {"listenAddress": %q, "managementListenAddress": %q, "certificate": %q, "privateKey": %q,

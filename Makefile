@@ -26,7 +26,7 @@ lint: vet
 test: build lint
 	$(GO) test -count=1 -timeout 45m ./...
 
-# Multi-node Swarm tests: three Docker Engines in containers (a few minutes).
+# Multi-node Swarm tests alone: three Docker Engines in containers (about 2 minutes; make test runs them when CI is set).
 test-cluster: build
 	WHARF_TEST_CLUSTER=1 $(GO) test -count=1 -timeout 30m -run 'TestCluster' ./internal/swarmtest/ ./e2e/
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,16 +16,14 @@ import (
 )
 
 // TestClusterNodeLoss is the Swarm issue's multi-node acceptance test
-// (make test-cluster; WHARF_TEST_CLUSTER=1): three Docker Engines in
+// (make test-cluster, and make test in CI): three Docker Engines in
 // containers as one swarm, wharfd on the host driving the manager and
 // serving the built-in registry the nodes pull from. The app's three web
 // tasks spread over the three nodes; under load through the router a node
 // is drained with no failed request, activated again, then a node is
 // killed: its task is rescheduled and the app keeps answering.
 func TestClusterNodeLoss(t *testing.T) {
-	if os.Getenv("WHARF_TEST_CLUSTER") != "1" {
-		t.Skip("set WHARF_TEST_CLUSTER=1 (make test-cluster) to run the three-node swarm test")
-	}
+	swarmtest.NeedCluster(t)
 	testenv.Busybox(t)
 	s := swarmtest.Cluster(t, 3)
 	t.Logf("FIGURE cluster: 3-node swarm up in %s", s.Started.Round(time.Millisecond))

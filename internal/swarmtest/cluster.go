@@ -78,6 +78,19 @@ type Node struct {
 // Manager is node 1, the swarm's manager and leader.
 func (s *Swarm) Manager() *Node { return s.Nodes[0] }
 
+// ClusterEnv opts in to the multi-node tests on a laptop, where they would
+// start three privileged engines unasked (about two minutes).
+const ClusterEnv = "WHARF_TEST_CLUSTER"
+
+// NeedCluster skips a multi-node test on a laptop unless ClusterEnv is 1
+// (make test-cluster). CI always runs them: a skip there would hide a red.
+func NeedCluster(t testing.TB) {
+	t.Helper()
+	if os.Getenv(ClusterEnv) != "1" && !testenv.InCI() {
+		t.Skipf("set %s=1 (make test-cluster) to run the multi-node swarm tests", ClusterEnv)
+	}
+}
+
 // Cluster starts n engines as one swarm: ClusterWith with default options.
 func Cluster(t testing.TB, n int) *Swarm {
 	t.Helper()

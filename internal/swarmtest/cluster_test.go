@@ -3,7 +3,6 @@ package swarmtest
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,23 +16,13 @@ import (
 	"github.com/wharfhq/wharf/internal/testenv"
 )
 
-// ClusterEnv opts in to the multi-node tests: they start three engines and
-// take about a minute.
-const ClusterEnv = "WHARF_TEST_CLUSTER"
-
-func needCluster(t *testing.T) {
-	if os.Getenv(ClusterEnv) != "1" {
-		t.Skipf("set %s=1 to run the multi-node swarm tests", ClusterEnv)
-	}
-}
-
 // Three engines in containers as one swarm: an image pushed from node 1 to a
 // registry the test serves on the host is pulled by nodes 2 and 3; a web
 // service spreads a task on every node, each reached by the test at
 // <node IP>:<published port>; when a node is killed its task is rescheduled
 // on the others.
 func TestClusterFailover(t *testing.T) {
-	needCluster(t)
+	NeedCluster(t)
 	host := testenv.Docker(t)
 	ctx := context.Background()
 
@@ -174,7 +163,7 @@ func logOrphans(t *testing.T, s *Swarm, service string, victim *Node) {
 // and by the service's name (DNS round robin; VIPs need IPVS, which this
 // kernel lacks).
 func TestClusterOverlayNetwork(t *testing.T) {
-	needCluster(t)
+	NeedCluster(t)
 	host := testenv.Docker(t)
 	ctx := context.Background()
 	s := Cluster(t, 2)
